@@ -229,3 +229,9 @@ def compute_tuples(topo: Topology, ctx_dep) -> list[Tuple]:
                 if f >= 0 and s >= 0:
                     tuples.add(Tuple(phone, j, f, s))
     return sorted(tuples)
+
+
+def read_transition_model(path) -> TransitionModel:
+    """Read the transition model at the start of a Kaldi text ``.mdl`` file (the acoustic model
+    that follows it is left unread)."""
+    return TransitionModel.parse_reader(KaldiTextReader.from_file(path))

@@ -1,0 +1,1 @@
+"""Tools for people to see what their models do: alignment tables and corpus statistics."""
