@@ -11,9 +11,11 @@ cd "$root"
 PYTHON=${PYTHON:-python3}
 
 need_deb=()
-for pair in flite:flite espeak-ng:espeak-ng sox:sox; do
+# slurmctld/slurmd/slurm-client/munge: what the metapackage slurm-wlm installs, without its
+# many recommended plugins; tests/test_slurm.py starts a one-node cluster with them.
+for pair in flite:flite espeak-ng:espeak-ng sox:sox slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge; do
   bin=${pair%%:*}; pkg=${pair#*:}
-  command -v "$bin" >/dev/null 2>&1 || need_deb+=("$pkg")
+  command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need_deb+=("$pkg")
 done
 if [ ${#need_deb[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
