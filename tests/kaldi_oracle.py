@@ -34,3 +34,35 @@ def kaldi_tuples(tm) -> list[tuple[int, int, int, int]]:
         m = re.search(r"phone=(\d+),hmm_state=(\d+),forward_pdf=(\d+),self_loop_pdf=(\d+)", str(t))
         out.append(tuple(int(x) for x in m.groups()))
     return out
+
+
+# ---------------------------------------------------------------- GMM / alignment helpers (mono engineer)
+def kaldi_am_diag_gmm(am):
+    """Kaldi's AmDiagGmm with the parameters of our :class:`hybrid.gmm.AmDiagGmm`."""
+    import numpy as np
+
+    k = kaldi()
+    kam = k.AmDiagGmm()
+    for g in am.pdfs:
+        kg = k.DiagGmm(g.num_gauss, g.dim)
+        kg.set_invvars_and_means(g.inv_vars.astype(np.float32), g.means.astype(np.float32))
+        kg.set_weights(g.weights.astype(np.float32))
+        kg.compute_gconsts()
+        kam.add_pdf(kg)
+    return kam
+
+
+def kaldi_lexicon_fst(arcs, finals):
+    """A kaldifst StdVectorFst from (src, dst, ilabel, olabel, cost) arcs and {state: cost} finals."""
+    import kaldifst
+
+    fst = kaldifst.StdVectorFst()
+    n = 1 + max([max(a[0], a[1]) for a in arcs] + list(finals))
+    for _ in range(n):
+        fst.add_state()
+    fst.start = 0
+    for s, d, i, o, c in arcs:
+        fst.add_arc(s, kaldifst.StdArc(i, o, c, d))
+    for s, c in finals.items():
+        fst.set_final(s, c)
+    return fst

@@ -20,7 +20,7 @@ done
 if [ ${#need_deb[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing Debian packages: ${need_deb[*]}" >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_deb[@]}" libespeak-ng1) >/dev/null \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_deb[@]}" libespeak-ng1) >/dev/null \
       || echo "setup: WARNING: could not install ${need_deb[*]}; TTS corpora and their tests will be skipped" >&2
   else
     echo "setup: WARNING: missing ${need_deb[*]} (not root): TTS corpora and their tests will be skipped" >&2
