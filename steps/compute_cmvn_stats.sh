@@ -30,11 +30,14 @@ done
 
 if ! hybrid compute-cmvn-stats --spk2utt="ark:$data/spk2utt" "scp:$data/feats.scp" \
       "ark,scp:$cmvndir/cmvn_$name.ark,$cmvndir/cmvn_$name.scp" 2> "$logdir/cmvn_$name.log"; then
-  echo "$0: error computing CMVN stats; see $logdir/cmvn_$name.log" 1>&2
+  echo "$0: error computing CMVN stats; see $logdir/cmvn_$name.log; its last lines:" 1>&2
+  tail -n 10 "$logdir/cmvn_$name.log" | sed 's/^/    /' 1>&2
   exit 1
 fi
 
-cp "$cmvndir/cmvn_$name.scp" "$data/cmvn.scp" || exit 1
+# atomically: a failed copy leaves no partial cmvn.scp
+cp "$cmvndir/cmvn_$name.scp" "$data/.cmvn.scp.tmp.$$" && mv "$data/.cmvn.scp.tmp.$$" "$data/cmvn.scp" \
+  || { rm -f "$data/.cmvn.scp.tmp.$$"; echo "$0: could not write $data/cmvn.scp" 1>&2; exit 1; }
 
 nc=$(wc -l < "$data/cmvn.scp")
 nu=$(wc -l < "$data/spk2utt")

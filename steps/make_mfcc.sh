@@ -48,6 +48,7 @@ name=$(basename "$data")
 mkdir -p "$featdir" "$logdir" || exit 1
 featdir=$(cd "$featdir" && pwd)  # absolute, so feats.scp works from anywhere
 
+# (moved first, as Kaldi does: a stale feats.scp would fail validation; it is kept in .backup)
 if [ -f "$data/feats.scp" ]; then
   mkdir -p "$data/.backup"
   echo "$0: moving $data/feats.scp to $data/.backup"
@@ -92,35 +93,41 @@ $cmd JOB=1:$nj "$logdir/make_${feature_type}_${name}.JOB.log" \
     "ark,scp:$featdir/raw_${feature_type}_$name.JOB.ark,$featdir/raw_${feature_type}_$name.JOB.scp" \
   || { echo "$0: error computing features; see $logdir/make_${feature_type}_${name}.*.log" 1>&2; exit 1; }
 
-# concatenate the .scp files together.
-for n in $(seq "$nj"); do
-  cat "$featdir/raw_${feature_type}_$name.$n.scp" || exit 1
-done > "$data/.feats.scp.tmp" && mv "$data/.feats.scp.tmp" "$data/feats.scp" || exit 1
-
-if $write_utt2num_frames; then
-  for n in $(seq "$nj"); do
-    cat "$logdir/utt2num_frames.$n" || exit 1
-  done > "$data/.utt2num_frames.tmp" && mv "$data/.utt2num_frames.tmp" "$data/utt2num_frames" || exit 1
-fi
-if $write_utt2dur; then
-  for n in $(seq "$nj"); do
-    cat "$logdir/utt2dur.$n" || exit 1
-  done > "$data/.utt2dur.tmp" && mv "$data/.utt2dur.tmp" "$data/utt2dur" || exit 1
-fi
-
-rm -f "$logdir"/utt2num_frames.* "$logdir"/utt2dur.* 2>/dev/null
-
-nf=$(wc -l < "$data/feats.scp")
+# Check every job's output before anything is merged into $data.
 nu=$(wc -l < "$data/utt2spk")
+scps=""
+for n in $(seq "$nj"); do
+  f=$featdir/raw_${feature_type}_$name.$n.scp
+  [ -f "$f" ] || { echo "$0: job $n wrote no $f; see $logdir/make_${feature_type}_${name}.$n.log" 1>&2; exit 1; }
+  scps="$scps $f"
+done
+nf=$(cat $scps | wc -l)
 if [ "$nf" -ne "$nu" ]; then
   echo "$0: It seems not all of the feature files were successfully processed ($nf != $nu);"
   echo "consider using utils/fix_data_dir.sh $data"
-  grep -h "^WARNING" "$logdir"/make_${feature_type}_${name}.*.log | head -n 5
+  bad_logs=$(grep -l "utterance(s) failed" "$logdir"/make_${feature_type}_${name}.*.log 2>/dev/null | tr '\n' ' ')
+  echo "$0: $((nu - nf)) utterances skipped: see ${bad_logs:-$logdir/make_${feature_type}_${name}.*.log}"
+  grep -h "^WARNING" "$logdir"/make_${feature_type}_${name}.*.log | grep -v "utterance(s) failed" | head -n 5
 fi
-
 if [ "$nf" -lt $((nu - nu / 20)) ]; then
-  echo "$0: Less than 95% the features were successfully generated ($nf of $nu). Probably a serious error." 1>&2
+  echo "$0: Less than 95% the features were successfully generated ($nf of $nu). Probably a serious error;" \
+    "no $data/feats.scp written. See $logdir/make_${feature_type}_${name}.*.log" 1>&2
   exit 1
 fi
+
+# concatenate the .scp files together (each merged file appears whole or not at all).
+merge() {  # merge <out> <in>...
+  local out=$1; shift
+  cat "$@" > "$out.tmp.$$" && mv "$out.tmp.$$" "$out" || { rm -f "$out.tmp.$$"; exit 1; }
+}
+merge "$data/feats.scp" $scps
+if $write_utt2num_frames; then
+  merge "$data/utt2num_frames" $(for n in $(seq "$nj"); do echo "$logdir/utt2num_frames.$n"; done)
+fi
+if $write_utt2dur; then
+  merge "$data/utt2dur" $(for n in $(seq "$nj"); do echo "$logdir/utt2dur.$n"; done)
+fi
+
+rm -f "$logdir"/utt2num_frames.* "$logdir"/utt2dur.* 2>/dev/null
 
 echo "$0: Succeeded creating ${feature_type^^} features for $name"

@@ -68,6 +68,8 @@ def prepare_lang(dict_dir: str | os.PathLike, oov_word: str, lang_dir: str | os.
     if not (0.0 <= sil_prob < 1.0):
         raise LangError(f"--sil-prob must satisfy 0 <= sil_prob < 1, got {sil_prob}")
     d = validate_dict_dir(src)
+    if oov_word not in {e.word for e in d.lexicon}:  # checked before anything is written
+        raise LangError(f"OOV word {oov_word!r} is not in the lexicon of {src} ({d.lexicon_file})")
     _ensure_both_lexicons(src, d.lexicon)
     (out / "phones").mkdir(parents=True, exist_ok=True)
     if tmp is not None:
