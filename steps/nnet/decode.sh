@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Decode a data dir with a TDNN (Kaldi's steps/nnet3/decode.sh): the network's log-softmax minus
+# the log-priors (hybrid nnet-compute) as a table of log-likelihood matrices, then
+# hybrid latgen-faster-mapped with the transition model <srcdir>/final.mdl, then scoring.
+# The model is <decode-dir>/../final.pt (or --iter N: N.pt). Features: <data-dir>/feats.scp with
+# per-speaker CMVN from cmvn.scp (use the hires data dir the model was trained on).
+
+# Begin configuration section.
+stage=0
+nj=4
+cmd=run.pl
+iter=final
+use_gpu=no
+acwt=0.1
+beam=15.0
+lattice_beam=8.0
+max_active=7000
+min_active=200
+scoring_opts=
+skip_scoring=false
+keep_loglikes=false
+decode_extra_opts=
+# End configuration section.
+
+echo "$0 $*"
+
+help_message="Usage: $0 [options] <graph-dir> <data-dir> <decode-dir>
+ e.g.: $0 exp/tri3b/graph data/test_hires exp/tdnn/decode_test
+Options:
+  --nj <nj>                  # number of parallel jobs (default $nj)
+  --cmd <run.pl|slurm.pl>    # how to run jobs
+  --iter <iter>              # model iteration (default $iter: final.pt)
+  --use-gpu <yes|no>         # network forward on GPU (default $use_gpu)
+  --acwt <scale>             # acoustic scale (default $acwt)
+  --beam <beam>              # (default $beam)
+  --lattice-beam <beam>      # (default $lattice_beam)
+  --max-active <n>           # (default $max_active)
+  --min-active <n>           # (default $min_active)
+  --skip-scoring <bool>      # (default $skip_scoring)"
+
+[ -f ./path.sh ] && . ./path.sh
+. utils/parse_options.sh || exit 1
+
+if [ $# != 3 ]; then
+  printf "%s\n" "$help_message" 1>&2
+  exit 1
+fi
+
+graphdir=$1
+data=$2
+dir=$3
+srcdir=$(dirname $dir)
+sdata=$data/split$nj
+model=$srcdir/$iter.pt
+
+for f in $data/feats.scp $model $srcdir/final.mdl $graphdir/HCLG.fst; do
+  [ ! -f $f ] && echo "$0: no such file $f" 1>&2 && exit 1
+done
+
+mkdir -p $dir/log
+utils/split_data.sh $data $nj || exit 1
+echo $nj > $dir/num_jobs
+
+cmvn=true
+grep -q -- "--norm-means=false" $srcdir/cmvn_opts 2>/dev/null && cmvn=false
+
+if [ $stage -le 0 ]; then
+  $cmd JOB=1:$nj $dir/log/compute.JOB.log \
+    hybrid nnet-compute --use-gpu $use_gpu --cmvn $cmvn $model $sdata/JOB ark:$dir/loglikes.JOB.ark || exit 1
+fi
+
+if [ $stage -le 1 ]; then
+  $cmd JOB=1:$nj $dir/log/decode.JOB.log \
+    hybrid latgen-faster-mapped --max-active=$max_active --min-active=$min_active --beam=$beam \
+      --lattice-beam=$lattice_beam --acoustic-scale=$acwt --allow-partial=true \
+      --word-symbol-table=$graphdir/words.txt $decode_extra_opts \
+      $srcdir/final.mdl $graphdir/HCLG.fst ark:$dir/loglikes.JOB.ark $dir/lat.JOB.gz || exit 1
+  $keep_loglikes || rm -f $dir/loglikes.*.ark
+fi
+
+if ! $skip_scoring; then
+  [ ! -x local/score.sh ] && \
+    echo "Not scoring because local/score.sh does not exist or not executable." && exit 1
+  local/score.sh --cmd "$cmd" $scoring_opts $data $graphdir $dir ||
+    { echo "$0: Scoring failed. (ignore by '--skip-scoring true')"; exit 1; }
+fi
+
+exit 0

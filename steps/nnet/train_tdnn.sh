@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Train a TDNN / TDNN-F acoustic model with cross-entropy on GMM alignments
+# (Kaldi's steps/nnet3/train_dnn.py). Targets are the pdf-ids of <ali-dir>/ali.*.gz through
+# <ali-dir>/final.mdl. Writes <dir>/egs, <dir>/{0..N}.pt, <dir>/final.pt (combined model +
+# log-priors), <dir>/final.mdl and tree (copied from <ali-dir>, for decoding), <dir>/log/
+# {train.N,compute_prob_train.N,compute_prob_valid.N,combine}.log. Rerunning resumes from the
+# last complete checkpoint.
+
+# Begin configuration section.
+stage=0
+cmd=run.pl
+config_type=tdnnf          # tdnnf (tdnn_1k-like) | tdnn (plain relu-batchnorm TDNN)
+hidden_dim=                # default 768 (tdnnf) / 512 (tdnn)
+bottleneck_dim=96
+prefinal_bottleneck_dim=192
+splices=                   # e.g. "-2,-1,0,1,2 -1,0,1 -1,0,1 -3,0,3 -3,0,3 -3,0,3"
+time_strides=              # e.g. "1,1,1,0,3,3,3,3,3,3,3,3"
+num_epochs=4
+initial_effective_lrate=0.001
+final_effective_lrate=0.0001
+minibatch_size=64          # chunks per minibatch per job
+chunk_width=150
+frames_per_iter=400000
+optimizer=adam
+l2_regularize=0.0
+max_param_change=2.0
+dropout_schedule=
+diagnostic_interval=1
+max_models_combine=20
+num_utts_subset=300
+num_workers=2
+num_gpus=1                 # >1: one process per GPU through torchrun (DistributedDataParallel, nccl)
+num_jobs_cpu=1             # with --use-gpu no: number of CPU processes (gloo)
+use_gpu=wait               # yes|wait|no
+amp=false
+seed=0
+cmvn=true
+cleanup_keep=0
+# End configuration section.
+
+echo "$0 $*"
+
+help_message="Usage: $0 [options] <data-dir> <ali-dir> <exp-dir>
+ e.g.: $0 data/train_hires exp/tri3b_ali exp/tdnn
+Options:
+  --num-epochs <n>                    # (default $num_epochs)
+  --initial-effective-lrate <lr>      # (default $initial_effective_lrate)
+  --final-effective-lrate <lr>        # (default $final_effective_lrate)
+  --num-gpus <n>                      # GPUs (processes) to train on (default $num_gpus)
+  --use-gpu <yes|wait|no>             # (default $use_gpu)
+  --config-type <tdnnf|tdnn>          # network type (default $config_type)
+  --dropout-schedule <str>            # Kaldi's dropout schedule, e.g. '0,0@0.20,0.5@0.50,0'
+  --stage <n>                         # 0: egs, 1: model files, 2: train (default $stage)"
+
+[ -f ./path.sh ] && . ./path.sh
+. utils/parse_options.sh || exit 1
+
+if [ $# != 3 ]; then
+  printf "%s\n" "$help_message" 1>&2
+  exit 1
+fi
+
+data=$1
+alidir=$2
+dir=$3
+
+for f in $data/feats.scp $alidir/final.mdl $alidir/ali.1.gz; do
+  [ ! -f $f ] && echo "$0: no such file $f" 1>&2 && exit 1
+done
+mkdir -p $dir/log
+
+if [ $stage -le 0 ]; then
+  echo "$0: preparing egs in $dir/egs"
+  $cmd $dir/log/get_egs.log \
+    hybrid nnet-get-egs --num-utts-subset $num_utts_subset --seed $seed --cmvn $cmvn \
+      $data $alidir $dir/egs || exit 1
+fi
+
+if [ $stage -le 1 ]; then
+  cp $alidir/final.mdl $dir/final.mdl || exit 1   # transition model for decoding
+  [ -f $alidir/tree ] && cp $alidir/tree $dir/tree
+  echo "--norm-means=$cmvn --norm-vars=false" > $dir/cmvn_opts
+fi
+
+if [ $stage -le 2 ]; then
+  gpu_opt=no
+  nproc=$num_jobs_cpu
+  if [ "$use_gpu" != no ]; then
+    if python -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+      gpu_opt=yes; nproc=$num_gpus
+    elif [ "$use_gpu" = yes ]; then
+      echo "$0: --use-gpu yes but no GPU is available" 1>&2; exit 1
+    else
+      echo "$0: no GPU available; training on CPU"
+    fi
+  fi
+  opts="--config-type $config_type --bottleneck-dim $bottleneck_dim --prefinal-bottleneck-dim $prefinal_bottleneck_dim"
+  opts="$opts --num-epochs $num_epochs --initial-effective-lrate $initial_effective_lrate"
+  opts="$opts --final-effective-lrate $final_effective_lrate --minibatch-size $minibatch_size"
+  opts="$opts --chunk-width $chunk_width --frames-per-iter $frames_per_iter --optimizer $optimizer"
+  opts="$opts --l2-regularize $l2_regularize --max-param-change $max_param_change"
+  opts="$opts --diagnostic-interval $diagnostic_interval --max-models-combine $max_models_combine"
+  opts="$opts --num-workers $num_workers --seed $seed --use-gpu $gpu_opt --amp $amp --cleanup-keep $cleanup_keep"
+  [ -n "$hidden_dim" ] && opts="$opts --hidden-dim $hidden_dim"
+  if [ $nproc -gt 1 ]; then
+    launcher="python -m torch.distributed.run --standalone --nproc_per_node $nproc -m hybrid"
+  else
+    launcher="hybrid"
+  fi
+  echo "$0: training on $nproc $( [ $gpu_opt = yes ] && echo GPU || echo CPU) process(es); log in $dir/log/train.log"
+  # options with spaces are passed separately (not through $opts) to keep their quoting
+  $launcher nnet-train $opts ${splices:+--splices "$splices"} ${time_strides:+--time-strides "$time_strides"} \
+    ${dropout_schedule:+--dropout-schedule "$dropout_schedule"} $dir/egs $dir > $dir/log/train.log 2>&1 \
+    || { echo "$0: training failed; see $dir/log/train.log" 1>&2; tail -n 20 $dir/log/train.log 1>&2; exit 1; }
+  [ -f $dir/final.pt ] || { echo "$0: no $dir/final.pt (stopped early?)" 1>&2; exit 1; }
+  grep -h "Overall accuracy" $dir/log/compute_prob_{train,valid}.final.log
+fi
+echo "$0: done training $dir"
+exit 0
