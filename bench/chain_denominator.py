@@ -7,9 +7,9 @@
 A random sparse denominator graph of Kaldi's size (about 4000 states, 40000 arcs, 2000 pdfs;
 initial probabilities as Kaldi's DenominatorGraph), a minibatch of 128 chunks x 50 frames
 (150 frames at the 1/3 rate) and random time-indexed numerator FSAs (8 states and 16 arcs per
-frame per chunk). Timed: denominator forward-backward (both sparse methods), numerator
-forward-backward, the whole objective (num+den, forward+backward through autograd), and a
-stand-in TDNN-F network (13 factorised layers, 768 wide, bottleneck 96, 2000-pdf chain and
+frame per chunk). Timed: denominator forward-backward (csr, index_add and, on CUDA with Triton,
+the fused Triton kernels), numerator forward-backward (torch and Triton), the whole objective
+(num+den, forward+backward through autograd, default methods), and a stand-in TDNN-F network (13 factorised layers, 768 wide, bottleneck 96, 2000-pdf chain and
 xent heads; about 6M parameters) forward+backward on the same minibatch.
 Self-contained: torch, numpy and hybrid.chain (itself torch + numpy only).
 """
@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from hybrid.chain.graph import denominator_graph, fsa_from_arcs  # noqa: E402
 from hybrid.chain.loss import (ChainOptions, batch_numerators, chain_objective,  # noqa: E402
-                               denominator_forward_backward, numerator_forward_backward, prepare_den_graph)
+                               denominator_forward_backward, numerator_forward_backward, prepare_den_graph,
+                               triton_usable)
 
 
 def random_den_graph(S: int, A: int, P: int, seed: int = 0):
@@ -138,16 +139,32 @@ def main() -> int:
         x = (torch.randn(B, T, P, generator=gen) * 2).to(dev)
         num = batch_numerators(fsas, T, frames, device=dev)
         opts = ChainOptions()
-        for method in ("csr", "index_add"):
+        methods = ["csr", "index_add"] + (["triton"] if triton_usable(dev) else [])
+        for method in methods:
             g = prepare_den_graph(den, dev, num_pdfs=P, method=method)
             r[f"den_fwd_bwd_{method}_s"] = timeit(lambda: denominator_forward_backward(x, g, 0.1), dev, args.reps)
-            print(f"{name}: den fwd+bwd ({method}) {r[f'den_fwd_bwd_{method}_s'] * 1000:.1f} ms", flush=True)
-        method = "csr" if r["den_fwd_bwd_csr_s"] <= r["den_fwd_bwd_index_add_s"] else "index_add"
+            print(f"{name}: den fwd+bwd ({method}) {r[f'den_fwd_bwd_{method}_s'] * 1000:.2f} ms", flush=True)
+        method = min(methods, key=lambda m: r[f"den_fwd_bwd_{m}_s"])
         g = prepare_den_graph(den, dev, num_pdfs=P, method=method)
         r["method"] = method
+        if method != "csr":  # agreement of the fastest method with the csr one (float32)
+            ref = denominator_forward_backward(x, prepare_den_graph(den, dev, num_pdfs=P, method="csr"), 0.1)
+            got = denominator_forward_backward(x, g, 0.1)
+            r[f"den_{method}_vs_csr_logprob_max_abs_per_frame"] = float((got[0] - ref[0]).abs().max()) / T
+            r[f"den_{method}_vs_csr_post_max_abs"] = float((got[1] - ref[1]).abs().max())
+        num_methods = ["torch"] + (["triton"] if triton_usable(dev) else [])
+        for m in num_methods:
+            r[f"num_fwd_bwd_{m}_s"] = timeit(lambda: numerator_forward_backward(x, num, method=m), dev, args.reps)
+            print(f"{name}: num fwd+bwd ({m}) {r[f'num_fwd_bwd_{m}_s'] * 1000:.2f} ms", flush=True)
+        if "triton" in num_methods:
+            a = numerator_forward_backward(x, num, method="torch")
+            b = numerator_forward_backward(x, num, method="triton")
+            r["num_triton_vs_torch_logprob_max_abs"] = float((a[0] - b[0]).abs().max())
+            r["num_triton_vs_torch_post_max_abs"] = float((a[1] - b[1]).abs().max())
         r["num_fwd_bwd_s"] = timeit(lambda: numerator_forward_backward(x, num), dev, args.reps)
-        # float64 vs float32 agreement of the den log-likelihood (per frame)
-        g64 = prepare_den_graph(den, dev, num_pdfs=P, dtype=torch.float64, method=method)
+        # float32 (chosen method) vs float64 agreement of the den log-likelihood (per frame)
+        g64 = prepare_den_graph(den, dev, num_pdfs=P, dtype=torch.float64,
+                                method="csr" if method in ("triton", "ell") else method)
         lp32 = denominator_forward_backward(x, g, 0.1)
         lp64 = denominator_forward_backward(x.double(), g64, 0.1)
         r["den_f32_vs_f64_logprob_max_abs_per_frame"] = float((lp32[0] - lp64[0]).abs().max()) / T

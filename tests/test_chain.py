@@ -308,14 +308,147 @@ def test_cuda_matches_cpu():
     fsas, frames, T, _ = numerator_case()
     B, P = 2, 10
     x = torch.randn(B, T, P) * 3
-    for method in ("csr", "index_add"):
+    from hybrid.chain.loss import triton_usable
+    methods = ["csr", "index_add", "ell"] + (["triton"] if triton_usable("cuda") else [])
+    for method in methods:
         res = []
         for dev in ("cpu", "cuda"):
-            g = prepare_den_graph(den, dev, num_pdfs=P, method=method)
+            g = prepare_den_graph(den, dev, num_pdfs=P, method="csr" if dev == "cpu" else method)
             nb = batch_numerators(fsas, T, frames, device=dev)
             y = x.detach().clone().to(dev).requires_grad_()
-            r = chain_objective(y, g, nb, ChainOptions(max_objf_per_frame=1e9))
+            r = chain_objective(y, g, nb, ChainOptions(max_objf_per_frame=1e9),
+                                num_method="triton" if method == "triton" and dev == "cuda" else "torch")
             r.loss.backward()
             res.append((r.objf, y.grad.cpu()))
         assert res[1][0] == pytest.approx(res[0][0], rel=1e-4)
         assert torch.allclose(res[1][1], res[0][1], rtol=1e-4, atol=1e-6)
+
+
+# ------------------------------------------------------------------ fast paths (ELL layouts, Triton kernels)
+def test_build_ell_layout():
+    from hybrid.chain.loss import build_ell
+
+    rng = np.random.default_rng(12)
+    rows = torch.from_numpy(rng.integers(0, 70, size=500))
+    rows[rows == 5] = 6  # a row without arcs
+    e = build_ell(rows, 75, tile=8)
+    assert sorted(e.rows.tolist()) == list(range(75))
+    arcs = e.arc[e.arc >= 0]
+    assert sorted(arcs.tolist()) == list(range(500))  # every arc exactly once
+    assert torch.equal(e.row_of_entry[e.arc >= 0], rows[arcs])  # in its row's lane
+    deg = torch.bincount(rows, minlength=75)[e.rows.long()]
+    assert (deg[:-1] >= deg[1:]).all()  # sorted by degree: padding stays small
+    assert int((e.tdeg.long() * 8).sum()) == e.arc.numel() < 500 + 8 * 10
+
+
+@pytest.mark.parametrize("c", [0.0, 0.1])
+def test_den_ell_matches_dense_reference(c):
+    den = random_graph(S=37, P=6, arcs_per_state=4, seed=13)  # 2 tiles, the last one partial
+    B, T, P = 3, 6, 6
+    x = torch.randn(B, T, P, dtype=torch.float64) * 3
+    ref = denominator_forward_backward(x, prepare_den_graph(den, dtype=torch.float64, num_pdfs=P, method="csr"), c)
+    g = prepare_den_graph(den, dtype=torch.float64, num_pdfs=P, method="ell")
+    lp, post, ok = denominator_forward_backward(x, g, c)
+    assert bool(ok.all())
+    assert torch.allclose(lp, ref[0], atol=1e-10) and torch.allclose(post, ref[1], atol=1e-12)
+    xb = x[1].clone().requires_grad_()
+    d = dense_reference(den, xb, c)
+    d.backward()
+    assert float(lp[1]) == pytest.approx(float(d.detach()), abs=1e-9)
+    assert torch.allclose(post[1], xb.grad, atol=1e-10)
+
+
+def shuffled_numerators(B=3, T=5, P=4, k=3, seed=14):
+    """Time-indexed numerator FSAs whose state ids are shuffled (not numbered by frame)."""
+    rng = np.random.default_rng(seed)
+    fsas, frames = [], []
+    for _ in range(B):
+        S = (T + 1) * k
+        perm = rng.permutation(S)
+        arcs = [(perm[t * k + i], perm[(t + 1) * k + j], int(rng.integers(P)), float(rng.normal()))
+                for t in range(T) for i in range(k) for j in range(k) if rng.uniform() < 0.6]
+        init = np.full(S, -np.inf)
+        init[perm[:k]] = rng.normal(size=k)
+        fin = np.full(S, -np.inf)
+        fin[perm[T * k:]] = rng.normal(size=k)
+        fr = np.empty(S, dtype=np.int64)
+        fr[perm] = np.arange(S) // k
+        fsas.append(fsa_from_arcs(S, arcs, init, fin))
+        frames.append(torch.from_numpy(fr))
+    return fsas, frames
+
+
+def test_numerator_time_indexed_renumbered_matches_generic():
+    fsas, frames = shuffled_numerators()
+    B, T, P = 3, 5, 4
+    x = torch.randn(B, T, P, dtype=torch.float64) * 2
+    nb = batch_numerators(fsas, T, frames, dtype=torch.float64)
+    fo = nb.frame_offsets
+    assert fo[0] == 0 and fo[-1] == nb.num_states
+    lp, post = numerator_forward_backward(x, nb, method="torch")
+    lpg, postg = numerator_forward_backward(x, batch_numerators(fsas, T, None, dtype=torch.float64))
+    for b, f in enumerate(fsas):
+        assert float(lp[b]) == pytest.approx(total_log_prob_reference(f, x[b].numpy()), abs=1e-10)
+    assert torch.allclose(post, postg, atol=1e-12)
+    assert torch.allclose(post.sum(-1), torch.ones(B, T, dtype=torch.float64), atol=1e-10)
+    with pytest.raises(ValueError, match="time index"):
+        batch_numerators(fsas, T, [fr.flip(0) for fr in frames])
+
+
+def test_numerator_log_space_extreme_scores():
+    """Scores far apart (a path 1000 nats below the best one): log space keeps every posterior."""
+    f = fsa_from_arcs(4, [(0, 1, 0, 0.0), (0, 2, 1, 0.0), (1, 3, 2, 0.0), (2, 3, 3, 0.0)], 0, {3: 0.0})
+    x = torch.zeros(1, 2, 4)
+    x[0, 0, 1] = -1000.0
+    x[0, 1, 3] = 999.0  # path via pdf 1,3 is e^-1 relative to the path via 0,2
+    nb = batch_numerators([f], 2, [torch.tensor([0, 1, 1, 2])])
+    lp, post = numerator_forward_backward(x, nb, method="torch")
+    p = 1 / (1 + math.e)
+    assert float(lp[0]) == pytest.approx(-1.0 + math.log1p(math.e), abs=1e-4)
+    assert float(post[0, 0, 1]) == pytest.approx(p, rel=1e-5) and float(post[0, 0, 0]) == pytest.approx(1 - p, rel=1e-5)
+
+
+def test_triton_kernels_in_interpreter():
+    """The Triton kernels, run by Triton's CPU interpreter, against the float64 csr method and
+    the torch numerator. A subprocess: TRITON_INTERPRET must be set before Triton is imported."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("triton") is None:
+        pytest.skip("Triton is not installed")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, TRITON_INTERPRET="1", HYBRID_CHAIN_TRITON="1",
+               PYTHONPATH=os.pathsep.join([root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    r = subprocess.run([sys.executable, "-W", "ignore", __file__.replace(".pyc", ".py"), "--triton-interpreter"],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "triton interpreter ok" in r.stdout
+
+
+def _triton_interpreter_check():
+    from hybrid.chain.loss import triton_usable
+
+    assert triton_usable("cpu")
+    torch.manual_seed(0)
+    den = random_graph(S=37, P=6, arcs_per_state=4, seed=15)
+    B, T, P = 3, 4, 6
+    x = torch.randn(B, T, P) * 3
+    for c in (0.0, 0.1):
+        ref = denominator_forward_backward(x.double(), prepare_den_graph(den, dtype=torch.float64, num_pdfs=P,
+                                                                         method="csr"), c)
+        lp, post, ok = denominator_forward_backward(x, prepare_den_graph(den, num_pdfs=P, method="triton"), c)
+        assert bool(ok.all())
+        assert torch.allclose(lp.double(), ref[0], rtol=1e-6), (lp, ref[0])
+        assert torch.allclose(post.double(), ref[1], atol=1e-5)
+    fsas, frames = shuffled_numerators(B=B, T=T, P=P)
+    nb = batch_numerators(fsas, T, frames)
+    a = numerator_forward_backward(x, nb, method="torch")
+    b = numerator_forward_backward(x, nb, method="triton")
+    assert torch.allclose(a[0], b[0], atol=1e-5) and torch.allclose(a[1], b[1], atol=1e-5)
+    print("triton interpreter ok")
+
+
+if __name__ == "__main__" and "--triton-interpreter" in __import__("sys").argv:
+    _triton_interpreter_check()

@@ -5,7 +5,7 @@ from hybrid.chain.graph import Fsa, denominator_graph, fsa_from_arcs, fsa_from_o
 from hybrid.chain.hmm import ChainTopology, PhoneHmms
 from hybrid.chain.loss import (ChainOptions, ChainResult, DenGraph, NumeratorBatch, batch_numerators,
                                chain_objective, denominator_forward_backward, numerator_forward_backward,
-                               prepare_den_graph, xent_objective)
+                               prepare_den_graph, triton_usable, xent_objective)
 from hybrid.chain.numerator import NumeratorFsa, alignment_chunks, compose_with_den, utterance_numerator
 from hybrid.chain.phone_lm import PhoneLm, denominator_fsa, estimate_phone_lm
 
@@ -13,7 +13,8 @@ __all__ = [
     "Fsa", "denominator_graph", "fsa_from_arcs", "fsa_from_openfst_arcs", "initial_probs",
     "ChainTopology", "PhoneHmms",
     "ChainOptions", "ChainResult", "DenGraph", "NumeratorBatch", "batch_numerators", "chain_objective",
-    "denominator_forward_backward", "numerator_forward_backward", "prepare_den_graph", "xent_objective",
+    "denominator_forward_backward", "numerator_forward_backward", "prepare_den_graph", "triton_usable",
+    "xent_objective",
     "NumeratorFsa", "alignment_chunks", "compose_with_den", "utterance_numerator",
     "PhoneLm", "denominator_fsa", "estimate_phone_lm",
 ]
