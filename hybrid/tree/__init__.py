@@ -14,6 +14,11 @@ from hybrid.tree.event_map import (
     SplitEventMap,
     TableEventMap,
 )
+from hybrid.tree.stats import TreeStats, TreeStatsAccumulator, acc_tree_stats, gauss_objf, sum_tree_stats
+from hybrid.tree.questions import Questions, cluster_phones, compile_questions
+from hybrid.tree.build import Roots, build_tree, map_events, read_roots
+from hybrid.tree.init_model import convert_alignment, gmm_init_model
+from hybrid.tree.draw import format_tree_leaves, tree_to_dot
 
 __all__ = [
     "ContextDependency",
@@ -26,4 +31,20 @@ __all__ = [
     "EventMap",
     "SplitEventMap",
     "TableEventMap",
+    "TreeStats",
+    "TreeStatsAccumulator",
+    "acc_tree_stats",
+    "gauss_objf",
+    "sum_tree_stats",
+    "Questions",
+    "cluster_phones",
+    "compile_questions",
+    "Roots",
+    "build_tree",
+    "map_events",
+    "read_roots",
+    "convert_alignment",
+    "gmm_init_model",
+    "format_tree_leaves",
+    "tree_to_dot",
 ]

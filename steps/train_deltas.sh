@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Triphone training on delta + delta-delta features, in the shape of Kaldi's
+# egs/wsj/s5/steps/train_deltas.sh: tree statistics from the source alignments, questions by
+# phone clustering (+ extra_questions.int), build-tree, gmm-init-model + gmm-mixup, convert-ali,
+# training graphs, then EM with realignment at --realign-iters and mixing up to --max-iter-inc.
+# Features: apply-cmvn (per speaker, $cmvn_opts) + add-deltas ($delta_opts, order 2).
+
+# Begin configuration.
+stage=-4 #  This allows restarting after partway, when something when wrong.
+config=
+cmd=run.pl
+scale_opts="--transition-scale=1.0 --acoustic-scale=0.1 --self-loop-scale=0.1"
+realign_iters="10 20 30";
+num_iters=35    # Number of iterations of training
+max_iter_inc=25 # Last iter to increase #Gauss on.
+beam=10
+careful=false
+retry_beam=40
+boost_silence=1.0 # Factor by which to boost silence likelihoods in alignment
+power=0.25 # Exponent for number of gaussians according to occurrence counts
+cluster_thresh=-1  # for build-tree control final bottom-up clustering of leaves
+norm_vars=false # deprecated.  Prefer --cmvn-opts "--norm-vars"
+cmvn_opts=      # options to CMVN (hybrid's: --norm-vars, --no-cmvn)
+delta_opts=     # options to add-deltas (default --delta-order=2)
+context_opts=   # use "--context-width=5 --central-position=2" for quinphone
+seed=777        # seed for Gaussian splitting (Kaldi's is unseeded); iteration x uses seed+x
+# End configuration.
+
+echo "$0 $@"  # Print the command line for logging
+
+[ -f path.sh ] && . ./path.sh;
+. utils/parse_options.sh || exit 1;
+
+if [ $# != 6 ]; then
+   echo "Usage: steps/train_deltas.sh <num-leaves> <tot-gauss> <data-dir> <lang-dir> <alignment-dir> <exp-dir>"
+   echo "e.g.: steps/train_deltas.sh 2000 10000 data/train_si84_half data/lang exp/mono_ali exp/tri1"
+   echo "main options (for others, see top of script file)"
+   echo "  --cmd (utils/run.pl|utils/slurm.pl <opts>)       # how to run jobs."
+   echo "  --config <config-file>                           # config containing options"
+   echo "  --stage <stage>                                  # stage to do partial re-run from."
+   echo "  --num-iters <n>                                  # number of iterations (default 35)"
+   echo "  --boost-silence <f>                              # boost silence in alignment (default 1.0)"
+   echo "  --cluster-thresh <f>                             # build-tree clustering threshold (default -1)"
+   exit 1;
+fi
+
+numleaves=$1
+totgauss=$2
+data=$3
+lang=$4
+alidir=$5
+dir=$6
+
+for f in $alidir/final.mdl $alidir/ali.1.gz $data/feats.scp $data/cmvn.scp $lang/phones.txt $lang/topo \
+         $lang/L.fst $lang/phones/roots.int $lang/phones/sets.int $lang/phones/context_indep.csl; do
+  [ ! -f $f ] && echo "train_deltas.sh: no such file $f" && exit 1;
+done
+
+numgauss=$numleaves
+incgauss=$[($totgauss-$numgauss)/$max_iter_inc] # per-iter increment for #Gauss
+oov=`cat $lang/oov.int` || exit 1;
+ciphonelist=`cat $lang/phones/context_indep.csl` || exit 1;
+nj=`cat $alidir/num_jobs` || exit 1;
+mkdir -p $dir/log
+echo $nj > $dir/num_jobs
+
+if [ -f $alidir/phones.txt ] && ! cmp -s $lang/phones.txt $alidir/phones.txt; then
+  echo "$0: $lang/phones.txt and $alidir/phones.txt differ" && exit 1;
+fi
+cp $lang/phones.txt $dir || exit 1;
+
+sdata=$data/split$nj;
+[[ -d $sdata && $data/feats.scp -ot $sdata ]] || utils/split_data.sh $data $nj || exit 1;
+
+[ $(cat $alidir/cmvn_opts 2>/dev/null | wc -c) -gt 1 ] && [ -z "$cmvn_opts" ] && \
+  echo "$0: warning: ignoring CMVN options from source directory $alidir"
+$norm_vars && cmvn_opts="--norm-vars $cmvn_opts"
+echo $cmvn_opts  > $dir/cmvn_opts # keep track of options to CMVN.
+[ -z "$delta_opts" ] && delta_opts="--delta-order=2"
+echo $delta_opts > $dir/delta_opts
+
+feat_opts="$cmvn_opts $delta_opts"
+feats=$sdata/JOB   # a data dir: hybrid applies cmvn + deltas itself (see $feat_opts)
+
+if [ $stage -le -3 ]; then
+  echo "$0: accumulating tree stats"
+  $cmd JOB=1:$nj $dir/log/acc_tree.JOB.log \
+    hybrid acc-tree-stats $context_opts --ci-phones=$ciphonelist $feat_opts \
+      $alidir/final.mdl $feats $alidir/ali.JOB.gz $dir/JOB.treeacc || exit 1;
+  hybrid sum-tree-stats $dir/treeacc $dir/*.treeacc 2>$dir/log/sum_tree_acc.log || exit 1;
+  rm $dir/*.treeacc
+fi
+
+if [ $stage -le -2 ]; then
+  echo "$0: getting questions for tree-building, via clustering"
+  # preparing questions, roots file...
+  hybrid cluster-phones $context_opts $dir/treeacc $lang/phones/sets.int \
+    $dir/questions.int 2> $dir/log/questions.log || exit 1;
+  [ -f $lang/phones/extra_questions.int ] && cat $lang/phones/extra_questions.int >> $dir/questions.int
+  hybrid compile-questions $context_opts $lang/topo $dir/questions.int \
+    $dir/questions.qst 2>$dir/log/compile_questions.log || exit 1;
+
+  echo "$0: building the tree"
+  $cmd $dir/log/build_tree.log \
+    hybrid build-tree $context_opts --verbose=1 --max-leaves=$numleaves \
+      --cluster-thresh=$cluster_thresh $dir/treeacc $lang/phones/roots.int \
+      $dir/questions.qst $lang/topo $dir/tree || exit 1;
+
+  $cmd $dir/log/init_model.log \
+    hybrid gmm-init-model --write-occs=$dir/1.occs \
+      $dir/tree $dir/treeacc $lang/topo $dir/1.mdl || exit 1;
+  if grep 'no stats' $dir/log/init_model.log; then
+     echo "** The warnings above about 'no stats' generally mean you have phones **"
+     echo "** (or groups of phones) in your phone set that had no corresponding data. **"
+     echo "** You should probably figure out whether something went wrong, **"
+     echo "** or whether your data just doesn't happen to have examples of those **"
+     echo "** phones. **"
+  fi
+
+  hybrid gmm-mixup --mix-up=$numgauss --seed=$seed $dir/1.mdl $dir/1.occs $dir/1.mdl \
+    2>$dir/log/mixup.log || exit 1;
+  rm $dir/treeacc
+fi
+
+if [ $stage -le -1 ]; then
+  # Convert the alignments.
+  echo "$0: converting alignments from $alidir to use current tree"
+  $cmd JOB=1:$nj $dir/log/convert.JOB.log \
+    hybrid convert-ali $alidir/final.mdl $dir/1.mdl $dir/tree \
+      $alidir/ali.JOB.gz $dir/ali.JOB.gz || exit 1;
+fi
+
+if [ $stage -le 0 ]; then
+  echo "$0: compiling graphs of transcripts"
+  $cmd JOB=1:$nj $dir/log/compile_graphs.JOB.log \
+    hybrid compile-train-graphs --read-disambig-syms=$lang/phones/disambig.int \
+      --words $lang/words.txt --map-oov $oov \
+      $dir/tree $dir/1.mdl $lang/L.fst $sdata/JOB/text $dir/fsts.JOB.npz || exit 1;
+fi
+
+x=1
+while [ $x -lt $num_iters ]; do
+  echo "$0: training pass $x"
+  if [ $stage -le $x ]; then
+    if echo $realign_iters | grep -w $x >/dev/null; then
+      echo "$0: aligning data"
+      $cmd JOB=1:$nj $dir/log/align.$x.JOB.log \
+        hybrid gmm-align-compiled $scale_opts --beam=$beam --retry-beam=$retry_beam --careful=$careful \
+          --boost-silence=$boost_silence --silence-phones=`cat $lang/phones/optional_silence.csl` \
+          $feat_opts $dir/$x.mdl $dir/fsts.JOB.npz $feats $dir/ali.JOB.gz || exit 1;
+    fi
+    $cmd JOB=1:$nj $dir/log/acc.$x.JOB.log \
+      hybrid gmm-acc-stats-ali $feat_opts $dir/$x.mdl $feats $dir/ali.JOB.gz $dir/$x.JOB.acc || exit 1;
+    $cmd $dir/log/update.$x.log \
+      hybrid gmm-est --mix-up=$numgauss --power=$power --seed=$[$seed+$x] \
+        --write-occs=$dir/$[$x+1].occs $dir/$x.mdl $dir/$x.*.acc $dir/$[$x+1].mdl || exit 1;
+    # Kaldi deletes $x.mdl here; we keep every model so that any --stage can be restarted.
+    rm $dir/$x.*.acc $dir/$x.occs 2>/dev/null
+  fi
+  [ $x -le $max_iter_inc ] && numgauss=$[$numgauss+$incgauss];
+  x=$[$x+1];
+done
+
+# final.mdl / final.occs: copies, renamed into place (atomic)
+cp $dir/$x.mdl $dir/.final.mdl.tmp && mv -f $dir/.final.mdl.tmp $dir/final.mdl || exit 1;
+if [ -f $dir/$x.occs ]; then cp $dir/$x.occs $dir/.final.occs.tmp && mv -f $dir/.final.occs.tmp $dir/final.occs; fi
+
+grep -h "Overall avg like per frame (Gaussian only)" $dir/log/acc.$[$x-1].*.log 2>/dev/null | tail -n 1 || true
+echo "$0: Done training system with delta+delta-delta features in $dir"
+
+exit 0
