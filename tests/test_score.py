@@ -90,14 +90,19 @@ def test_sweep_picks_minimum(tmp_path):
 
 
 def test_align_words_ctm_times():
-    # tids: 1,2 phone 1 (SIL, nonword; 2 final); 3,4 phone 2 (begin); 5,6 phone 3 (end); 7,8 phone 4 (singleton)
-    tid2phone = np.array([0, 1, 1, 2, 2, 3, 3, 4, 4])
-    is_final = np.array([0, 0, 1, 0, 1, 0, 1, 0, 1], bool)
+    from test_alignment_tools import TOPO, path_ali
+
+    from hybrid.hmm import Topology, TransitionModel
+    from hybrid.tree import monophone_context_dependency_shared
+
+    topo = Topology.parse(TOPO)
+    ctx = monophone_context_dependency_shared([[p] for p in topo.phones], {p: topo.num_pdf_classes(p) for p in topo.phones})
+    tm = TransitionModel.from_context_dependency(topo, ctx)
     wb = {1: "nonword", 2: "begin", 3: "end", 4: "singleton"}
-    ali = [1, 1, 2, 3, 4, 5, 5, 6, 7, 8, 1, 2]
-    wa = align_words([10, 11], ali, tid2phone, is_final, wb)
-    assert wa == [(10, 3, 5), (11, 8, 2)]
-    assert align_words([10], ali, tid2phone, is_final, wb) is None  # word count mismatch
+    # SIL (5 frames), word 10 = phones 2+3 (3+3 frames), word 11 = phone 4 (4 frames), SIL
+    ali = path_ali(tm, [(1, [1] * 5), (2, [1, 1, 1]), (3, [1, 1, 1]), (4, [1, 1, 2]), (1, [1] * 5)])
+    assert align_words([10, 11], ali, tm, wb) == [(10, 5, 6), (11, 11, 4)]
+    assert align_words([10], ali, tm, wb) is None  # word count mismatch
 
 
 def test_score_kaldi_sh(tmp_path, repo_root):
@@ -117,7 +122,7 @@ def test_score_kaldi_sh(tmp_path, repo_root):
     dec.mkdir(parents=True)
     lat = two_path_lattice([1, 2], 10.0, 40.0, [1], 2.0, 100.0)
     write_lattices([("u0", lat), ("u1", lat)], dec / "lat.1.gz")
-    env = dict(os.environ, PATH=f"{repo_root / '.venv' / 'bin'}:{os.environ['PATH']}")
+    env = dict(os.environ, PATH=f"{repo_root / '.venv' / 'bin'}:{repo_root / 'utils'}:{os.environ['PATH']}")
     r = subprocess.run(["bash", "local/score.sh", "--cmd", "run.pl", "--max-lmwt", "9", "data/test", "graph",
                         "exp/mono/decode"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -125,17 +130,3 @@ def test_score_kaldi_sh(tmp_path, repo_root):
     assert best == "%WER 33.33 [ 1 / 3, 1 ins, 0 del, 0 sub ] exp/mono/decode/wer_7_0.0\n"  # tie: first
     assert sorted(p.name for p in dec.glob("wer_*")) == sorted(f"wer_{l}_{w}" for l in (7, 8, 9)
                                                                for w in ("0.0", "0.5", "1.0"))
-
-
-def test_split_to_phones_reordered():
-    """Reordered alignment (Kaldi graphs): self-loops of the final state follow its final transition."""
-    # phone 7: tstates 1 (tids 1 loop, 2 fwd), 2 (tids 3 loop, 4 final); phone 8: tstate 3 (5 loop, 6 final)
-    tid2phone = np.array([0, 7, 7, 7, 7, 8, 8])
-    tid2tstate = np.array([0, 1, 1, 2, 2, 3, 3])
-    is_final = np.array([0, 0, 0, 0, 1, 0, 1], bool)
-    is_loop = np.array([0, 1, 0, 1, 0, 1, 0], bool)
-    from hybrid.score import split_to_phones
-
-    ali = [2, 1, 1, 4, 3, 3, 6, 5, 2, 4]
-    assert split_to_phones(ali, tid2phone, is_final, tid2tstate, is_loop) == [(7, 0, 6), (8, 6, 2), (7, 8, 2)]
-    assert split_to_phones(ali, tid2phone, is_final) == [(7, 0, 4), (7, 4, 3), (8, 7, 3)]  # wrong, no reorder

@@ -130,7 +130,8 @@ def lattice_to_ctm_cmd(lmwt, word_ins_penalty, frame_shift, segments, word_symbo
     """
     from hybrid.decode.lattice import iter_lattices
     from hybrid.io import atomic_write
-    from hybrid.score.ctm import lattices_to_ctm, read_word_boundary
+    from hybrid.hmm import read_word_boundary
+    from hybrid.score.ctm import lattices_to_ctm
 
     tm = _read_tm(model)
     segs = None
@@ -145,9 +146,8 @@ def lattice_to_ctm_cmd(lmwt, word_ins_penalty, frame_shift, segments, word_symbo
     def lats():
         for spec in lats_rspecifier:
             yield from iter_lattices(spec)
-    lines = lattices_to_ctm(lats(), lmwt, tm.tid2phone, tm.tid_is_final, read_word_boundary(word_boundary),
-                            _syms(word_symbol_table), frame_shift, word_ins_penalty, segs, tm.tid2tstate,
-                            tm.tid_is_self_loop)
+    lines = lattices_to_ctm(lats(), lmwt, tm, read_word_boundary(word_boundary),
+                            _syms(word_symbol_table), frame_shift, word_ins_penalty, segs)
     lines.sort(key=lambda l: (l.split()[0], float(l.split()[2])))
     if ctm_out == "-":
         sys.stdout.write("".join(x + "\n" for x in lines))

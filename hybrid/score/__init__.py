@@ -2,7 +2,7 @@
 
 from hybrid.score.wer import WerStats, compute_wer, read_text
 from hybrid.score.sweep import SweepResult, score_lattices
-from hybrid.score.ctm import align_words, lattices_to_ctm, read_word_boundary, split_to_phones
+from hybrid.score.ctm import align_words, lattices_to_ctm
 
 __all__ = ["WerStats", "compute_wer", "read_text", "SweepResult", "score_lattices", "align_words",
-           "lattices_to_ctm", "read_word_boundary", "split_to_phones"]
+           "lattices_to_ctm"]
