@@ -10,11 +10,23 @@
 #   4 monophone training (exp/mono)
 #   5 monophone graph + decode of test (exp/mono/graph, exp/mono/decode)
 #   6 monophone alignment of train (exp/mono_ali) + CTM
+#   7 tri1: deltas, 1800 leaves / 9000 Gaussians (exp/tri1), graph, decode
+#   8 tri1 alignment (exp/tri1_ali)
+#   9 tri2b: LDA+MLLT (exp/tri2b), graph, decode
+#  10 tri2b alignment (exp/tri2b_ali)
+#  11 tri3b: SAT (exp/tri3b), graph, decode with fMLLR (decode.si and decode)
+#  12 tri3b alignment with fMLLR (exp/tri3b_ali), CTM
+#  13 TDNN (cross-entropy on tri3b alignments of speed-perturbed train, 40-dim hires MFCC), decode
+#  14 chain (LF-MMI) TDNN-F, decode
 set -euo pipefail
 
 stage=0
 stop_stage=100
 nj=2
+numleaves=1800
+totgauss=9000
+tdnn_opts=
+use_gpu=no
 corpus_dir=
 download_dir=downloads
 seed=777
@@ -88,4 +100,67 @@ if run_stage 6; then
   local/stage_time.sh 6 mono_align "$t0"
 fi
 
-echo "$0: done (stages $stage..$stop_stage)"
+best_wer() { cat $1/scoring_kaldi/best_wer 2>/dev/null || cat $1/best_wer 2>/dev/null || true; }
+
+if run_stage 7; then
+  t0=$(date +%s)
+  steps/train_deltas.sh --cmd "$train_cmd" --seed $seed $numleaves $totgauss data/train data/lang exp/mono_ali exp/tri1
+  utils/mkgraph.sh data/lang exp/tri1 exp/tri1/graph
+  steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts exp/tri1/graph data/test exp/tri1/decode
+  local/stage_time.sh 7 tri1 "$t0" "$(best_wer exp/tri1/decode)"
+fi
+
+if run_stage 8; then
+  t0=$(date +%s)
+  steps/align_si.sh --nj $nj --cmd "$train_cmd" data/train data/lang exp/tri1 exp/tri1_ali
+  local/stage_time.sh 8 tri1_align "$t0"
+fi
+
+if run_stage 9; then
+  t0=$(date +%s)
+  steps/train_lda_mllt.sh --cmd "$train_cmd" --seed $seed --splice-opts "--left-context=3 --right-context=3" \
+    $numleaves $totgauss data/train data/lang exp/tri1_ali exp/tri2b
+  utils/mkgraph.sh data/lang exp/tri2b exp/tri2b/graph
+  steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts exp/tri2b/graph data/test exp/tri2b/decode
+  local/stage_time.sh 9 tri2b "$t0" "$(best_wer exp/tri2b/decode)"
+fi
+
+if run_stage 10; then
+  t0=$(date +%s)
+  steps/align_si.sh --nj $nj --cmd "$train_cmd" data/train data/lang exp/tri2b exp/tri2b_ali
+  local/stage_time.sh 10 tri2b_align "$t0"
+fi
+
+if run_stage 11; then
+  t0=$(date +%s)
+  steps/train_sat.sh --cmd "$train_cmd" --seed $seed $numleaves $totgauss data/train data/lang exp/tri2b_ali exp/tri3b
+  utils/mkgraph.sh data/lang exp/tri3b exp/tri3b/graph
+  steps/decode_fmllr.sh --nj $nj --cmd "$decode_cmd" $decode_opts exp/tri3b/graph data/test exp/tri3b/decode
+  local/stage_time.sh 11 tri3b "$t0" "SI $(best_wer exp/tri3b/decode.si); fMLLR $(best_wer exp/tri3b/decode)"
+fi
+
+if run_stage 12; then
+  t0=$(date +%s)
+  steps/align_fmllr.sh --nj $nj --cmd "$train_cmd" data/train data/lang exp/tri3b exp/tri3b_ali
+  steps/get_train_ctm.sh data/train data/lang exp/tri3b_ali
+  local/stage_time.sh 12 tri3b_align "$t0"
+fi
+
+if run_stage 13; then
+  t0=$(date +%s)
+  local/run_tdnn.sh --nj $nj --use-gpu $use_gpu $tdnn_opts
+  local/stage_time.sh 13 tdnn "$t0" "$(best_wer exp/tdnn/decode)"
+fi
+
+if run_stage 14; then
+  t0=$(date +%s)
+  if [ -x local/run_chain.sh ]; then
+    local/run_chain.sh --nj $nj --use-gpu $use_gpu
+    local/stage_time.sh 14 chain "$t0" "$(best_wer exp/chain/tdnn/decode)"
+  else
+    echo "stage 14: local/run_chain.sh not available yet, skipping"
+  fi
+fi
+
+local/make_results.sh --out RESULTS
+echo "$0: done (stages $stage..$stop_stage); results in RESULTS"
