@@ -23,6 +23,11 @@ written to a temporary name and renamed, so the highest ``<iter>.pt`` is always 
 A killed run resumes from its last checkpoint and reproduces the uninterrupted run (data order,
 dropout masks and the orthonormal-constraint steps are functions of the seed and the
 minibatch/iteration index).
+
+The objective is a hook: :class:`CeObjective` (cross-entropy on frame labels, the default)
+builds the model, the datasets, the per-minibatch loss, the train/diagnostic log lines and the
+extras of ``final.pt``; another objective (e.g. LF-MMI in :mod:`hybrid.chain.train`) passes
+its own object with the same methods as ``train(..., objective=...)``.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from hybrid.nnet.model import Tdnn, TdnnConfig, build_model, dropout_at, parse_d
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrainOptions", "train", "compute_prob", "format_compute_prob", "learning_rate", "latest_checkpoint",
+__all__ = ["TrainOptions", "CeObjective", "train", "compute_prob", "format_compute_prob", "learning_rate", "latest_checkpoint",
            "save_checkpoint", "load_checkpoint", "average_state_dicts", "combine_models", "dist_info"]
 
 
@@ -154,17 +159,103 @@ def _write_log(path: Path, text: str) -> None:
         f.write(text)
 
 
-def _diagnostics(model: Tdnn, dir: Path, tag: str, sets: dict[str, EgsSet], chunk_width: int, device) -> dict:
+def _diagnostics(model: Tdnn, dir: Path, tag: str, sets: dict, chunk_width: int, device,
+                 objective: "CeObjective | None" = None) -> dict:
+    objective = objective or CeObjective()
     out = {}
     for name, egs in sets.items():
         t0 = time.time()
-        ll, acc, n = compute_prob(model, egs, chunk_width, device=device)
+        text, res = objective.compute_prob(model, egs, chunk_width, device)
         _write_log(dir / "log" / f"compute_prob_{name}.{tag}.log",
-                   f"# nnet3-compute-prob {dir}/{tag}.pt egs/{'valid' if name == 'valid' else 'train_diag'}\n"
-                   + format_compute_prob(ll, acc, n)
-                   + f"# Accounting: time={time.time() - t0:.2f}\n")
-        out[name] = (ll / max(n, 1), acc / max(n, 1), n)
+                   f"# {objective.compute_prob_prog} {dir}/{tag}.pt egs/{'valid' if name == 'valid' else 'train_diag'}\n"
+                   + text + f"# Accounting: time={time.time() - t0:.2f}\n")
+        out[name] = res
     return out
+
+
+# ---------------------------------------------------------------------------- objectives
+class CeObjective:
+    """Cross-entropy on per-frame pdf labels (Kaldi's nnet3 'output' with log-softmax): the
+    default objective of :func:`train`. An objective object provides:
+
+    - ``build_model(config_dict)`` and ``initial_config(model_config, info) -> dict``;
+    - ``init_dir(egs_dir, dir)``: files written next to ``0.pt`` (here ``pdf_counts``);
+    - ``load_sets(egs_dir) -> (train_set, {"train": diag_set, "valid": valid_set})`` and
+      ``dataset(set, chunk_width, model)``: ``ds[indices]`` gives a minibatch;
+    - ``num_stats`` and ``step(ddp, batch, device, opts) -> (loss, stats)`` (``stats``: a
+      float64 tensor of ``num_stats`` sums, all-reduced over ranks);
+    - ``train_log_lines(stats) -> str`` and ``summary(stats) -> str`` (train.N.log);
+    - ``compute_prob(model, set, chunk_width, device) -> (log text, (objective per frame, ...))``:
+      the first number is what ``combine`` maximises;
+    - ``final_extras(dir) -> dict`` (stored in ``final.pt``).
+    """
+
+    prog = "nnet3-train"
+    compute_prob_prog = "nnet3-compute-prob"
+    combine_prog = "nnet3-combine"
+    num_stats = 3  # objf, correct, frames
+
+    def build_model(self, cfg: dict | TdnnConfig) -> torch.nn.Module:
+        return build_model(cfg)
+
+    def initial_config(self, model_config, info: dict) -> dict:
+        cfg = model_config if isinstance(model_config, TdnnConfig) else TdnnConfig(**(model_config or {}))
+        cfg.feat_dim, cfg.num_pdfs = info["feat_dim"], info["num_pdfs"]
+        return cfg.to_dict()
+
+    def init_dir(self, egs_dir: Path, dir: Path) -> None:
+        counts = read_kaldi_vector(egs_dir / "pdf_counts")
+        _write_log(dir / "pdf_counts", "[ " + " ".join(f"{c:g}" for c in counts) + " ]\n")
+
+    def load_sets(self, egs_dir: Path):
+        return EgsSet.load(egs_dir / "train"), {"train": EgsSet.load(egs_dir / "train_diag"),
+                                                "valid": EgsSet.load(egs_dir / "valid")}
+
+    def dataset(self, egs, chunk_width: int, model) -> ChunkDataset:
+        return ChunkDataset(egs, chunk_width, model.left_context, model.right_context)
+
+    def step(self, ddp, batch, device, opts: "TrainOptions") -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = batch
+        x = x.to(device, non_blocking=True)
+        y = y.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=opts.amp and device.type == "cuda"):
+            logits = ddp(x)
+        logp = F.log_softmax(logits.float(), dim=-1)
+        loss_sum = F.nll_loss(logp.reshape(-1, logp.shape[-1]), y.reshape(-1), ignore_index=IGNORE,
+                              reduction="sum")
+        loss = loss_sum / float(opts.minibatch_size * opts.chunk_width)
+        with torch.no_grad():
+            m = y != IGNORE
+            stats = torch.stack([-loss_sum.detach().double(), ((logp.argmax(-1) == y) & m).sum().double(),
+                                 m.sum().double()])
+        return loss, stats
+
+    def train_log_lines(self, stats: list[float]) -> str:
+        obj, acc, n = stats
+        nf = max(n, 1)
+        return (f"LOG ({self.prog}[hybrid]) Overall average objective function for 'output' is "
+                f"{obj / nf:.6g} over {int(n)} frames.\n"
+                f"LOG ({self.prog}[hybrid]) Overall average accuracy for 'output' is {acc / nf:.6g} "
+                f"over {int(n)} frames.\n")
+
+    def summary(self, stats: list[float]) -> str:
+        nf = max(stats[-1], 1)
+        return f"objf {stats[0] / nf:.4f} acc {stats[1] / nf:.4f}"
+
+    def frames(self, stats: list[float]) -> int:
+        return int(stats[-1])
+
+    def compute_prob(self, model, egs, chunk_width: int, device) -> tuple[str, tuple]:
+        ll, acc, n = compute_prob(model, egs, chunk_width, device=device)
+        return format_compute_prob(ll, acc, n), (ll / max(n, 1), acc / max(n, 1), n)
+
+    def combine_line(self, res: tuple) -> str:
+        return f"objective {res[0]:.6g}, accuracy {res[1]:.6g} over {res[2]} frames"
+
+    def final_extras(self, dir: Path) -> dict:
+        counts = read_kaldi_vector(dir / "pdf_counts")
+        priors = (counts + 1.0) / (counts + 1.0).sum()
+        return {"log_priors": torch.from_numpy(np.log(priors)).float()}
 
 
 # ---------------------------------------------------------------------------- max-change
@@ -214,13 +305,15 @@ def _make_optimizer(model: torch.nn.Module, opts: TrainOptions) -> torch.optim.O
 
 # ---------------------------------------------------------------------------- the loop
 def train(egs_dir: str | os.PathLike, dir: str | os.PathLike, model_config: TdnnConfig | dict | None = None,
-          opts: TrainOptions | None = None) -> dict:
+          opts: TrainOptions | None = None, objective: CeObjective | None = None) -> dict:
     """Train (or resume training) ``dir`` on ``egs_dir``; returns a summary dict.
 
     Under torchrun (WORLD_SIZE > 1) each process trains on its share of every minibatch
-    (gloo on CPU, nccl on CUDA) and rank 0 writes checkpoints and logs.
+    (gloo on CPU, nccl on CUDA) and rank 0 writes checkpoints and logs. ``objective``: see
+    :class:`CeObjective` (the default).
     """
     opts = opts or TrainOptions()
+    obj = objective or CeObjective()
     egs_dir, dir = Path(egs_dir), Path(dir)
     rank, world, local_rank = dist_info()
     distributed = world > 1
@@ -235,20 +328,18 @@ def train(egs_dir: str | os.PathLike, dir: str | os.PathLike, model_config: Tdnn
 
     # ---- initial model (rank 0), then everyone loads the last complete checkpoint
     if rank == 0 and latest_checkpoint(dir) < 0:
-        cfg = model_config if isinstance(model_config, TdnnConfig) else TdnnConfig(**(model_config or {}))
-        cfg.feat_dim, cfg.num_pdfs = info["feat_dim"], info["num_pdfs"]
+        cfg = obj.initial_config(model_config, info)
         torch.manual_seed(opts.seed)
-        m0 = build_model(cfg)
-        save_checkpoint(dir / "0.pt", {"iter": 0, "config": cfg.to_dict(), "model": m0.state_dict(),
+        m0 = obj.build_model(cfg)
+        save_checkpoint(dir / "0.pt", {"iter": 0, "config": cfg, "model": m0.state_dict(),
                                        "optimizer": None, "opts": asdict(opts)})
-        counts = read_kaldi_vector(egs_dir / "pdf_counts")
-        _write_log(dir / "pdf_counts", "[ " + " ".join(f"{c:g}" for c in counts) + " ]\n")
+        obj.init_dir(egs_dir, dir)
         _write_log(dir / "num_jobs", f"{world}\n")
     if distributed:
         torch.distributed.barrier()
     start = latest_checkpoint(dir)
     ckpt = load_checkpoint(dir / f"{start}.pt")
-    model = build_model(ckpt["config"]).to(device)
+    model = obj.build_model(ckpt["config"]).to(device)
     model.load_state_dict(ckpt["model"])
     optimizer = _make_optimizer(model, opts)
     if ckpt.get("optimizer"):
@@ -257,9 +348,8 @@ def train(egs_dir: str | os.PathLike, dir: str | os.PathLike, model_config: Tdnn
         if distributed else model
     comps = _components(model)
 
-    train_egs = EgsSet.load(egs_dir / "train")
-    diag_sets = {"train": EgsSet.load(egs_dir / "train_diag"), "valid": EgsSet.load(egs_dir / "valid")}
-    ds = ChunkDataset(train_egs, opts.chunk_width, model.left_context, model.right_context)
+    train_egs, diag_sets = obj.load_sets(egs_dir)
+    ds = obj.dataset(train_egs, opts.chunk_width, model)
     global_batch = opts.minibatch_size * world
     sched = MinibatchSchedule(len(ds), global_batch, opts.num_epochs, opts.seed)
     batches_per_iter = max(1, int(round(opts.frames_per_iter / (opts.minibatch_size * opts.chunk_width))))
@@ -273,7 +363,7 @@ def train(egs_dir: str | os.PathLike, dir: str | os.PathLike, model_config: Tdnn
     stop_at = num_iters if opts.max_iters_this_run < 0 else min(num_iters, start + opts.max_iters_this_run)
     while it < stop_at:
         if rank == 0 and it % opts.diagnostic_interval == 0 and not (dir / "log" / f"compute_prob_valid.{it}.log").exists():
-            _diagnostics(model, dir, str(it), diag_sets, opts.chunk_width, device)
+            _diagnostics(model, dir, str(it), diag_sets, opts.chunk_width, device, obj)
         lr = learning_rate(it, num_iters, world, opts.initial_effective_lrate, opts.final_effective_lrate)
         if opts.optimizer == "sgd":
             lr_eff = lr * opts.minibatch_size * opts.chunk_width  # frame-summed gradient semantics
@@ -288,50 +378,36 @@ def train(egs_dir: str | os.PathLike, dir: str | os.PathLike, model_config: Tdnn
         loader = make_loader(ds, sched, b0, b1, rank=rank, world=world, num_workers=opts.num_workers,
                              pin_memory=device.type == "cuda")
         t0 = time.time()
-        acc_t = torch.zeros(4, dtype=torch.float64, device=device)  # objf, correct, frames, limited
+        acc_t = torch.zeros(obj.num_stats + 1, dtype=torch.float64, device=device)  # objective's sums, limited
         lines = []
-        norm = float(opts.minibatch_size * opts.chunk_width)
         model.train()
-        for k, (x, y) in zip(range(b0, b1), loader):
-            x = x.to(device, non_blocking=True)
-            y = y.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=opts.amp and device.type == "cuda"):
-                logits = ddp(x)
-            logp = F.log_softmax(logits.float(), dim=-1)
-            loss_sum = F.nll_loss(logp.reshape(-1, logp.shape[-1]), y.reshape(-1), ignore_index=IGNORE,
-                                  reduction="sum")
-            loss = loss_sum / norm
+        for k, batch in zip(range(b0, b1), loader):
+            loss, stats = obj.step(ddp, batch, device, opts)
             old = [[p.detach().clone() for p in ps] for _, ps in comps] if opts.max_change > 0 or \
                 opts.max_param_change > 0 else None
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             if old is not None:
-                acc_t[3] += _apply_max_change(comps, old, opts.max_change, opts.max_change_output,
-                                              opts.max_param_change)
+                acc_t[-1] += _apply_max_change(comps, old, opts.max_change, opts.max_change_output,
+                                               opts.max_param_change)
             if opts.orthonormal_interval > 0 and k % opts.orthonormal_interval == 0:
                 model.constrain_orthonormal()
-            with torch.no_grad():
-                m = y != IGNORE
-                acc_t[0] -= loss_sum.detach().double()
-                acc_t[1] += ((logp.argmax(-1) == y) & m).sum()
-                acc_t[2] += m.sum()
+            acc_t[:-1] += stats.to(device=device, dtype=torch.float64)
         if distributed:
             torch.distributed.all_reduce(acc_t)
-        tot_obj, tot_acc, tot_frames, limited_total = float(acc_t[0]), float(acc_t[1]), int(acc_t[2]), int(acc_t[3])
+        sums = acc_t.tolist()
+        stats_sums, limited_total = sums[:-1], int(sums[-1])
+        tot_frames = obj.frames(stats_sums)
         dt = time.time() - t0
         it += 1
         if rank == 0:
-            nf = max(tot_frames, 1)
             lines.append(f"# hybrid nnet-train iteration {it - 1} of {num_iters}: {b1 - b0} minibatches "
                          f"({b0}..{b1 - 1}), epoch {sched.epoch_of(b0):.3f}, {world} job(s)\n")
-            lines.append(f"LOG (nnet3-train[hybrid]) learning rate {lr:.6g} (optimizer {opts.optimizer}), "
+            lines.append(f"LOG ({obj.prog}[hybrid]) learning rate {lr:.6g} (optimizer {opts.optimizer}), "
                          f"dropout {json.dumps(dropout)}\n")
-            lines.append(f"LOG (nnet3-train[hybrid]) Overall average objective function for 'output' is "
-                         f"{tot_obj / nf:.6g} over {tot_frames} frames.\n")
-            lines.append(f"LOG (nnet3-train[hybrid]) Overall average accuracy for 'output' is {tot_acc / nf:.6g} "
-                         f"over {tot_frames} frames.\n")
-            lines.append(f"LOG (nnet3-train[hybrid]) Per-component max-change was active on "
+            lines.append(obj.train_log_lines(stats_sums))
+            lines.append(f"LOG ({obj.prog}[hybrid]) Per-component max-change was active on "
                          f"{limited_total} component-minibatches.\n")
             lines.append(f"# Accounting: time={dt:.2f} frames/sec={tot_frames / max(dt, 1e-9):.0f}\n")
             _write_log(dir / "log" / f"train.{it - 1}.log", "".join(lines))
@@ -343,52 +419,50 @@ def train(egs_dir: str | os.PathLike, dir: str | os.PathLike, model_config: Tdnn
                     p = dir / f"{old_it}.pt"
                     if old_it % 100 != 0 and p.exists() and old_it < num_iters - opts.max_models_combine:
                         p.unlink()
-            log.info("iter %d/%d lr %.3g objf %.4f acc %.4f (%.0f frames/s)", it - 1, num_iters, lr,
-                     tot_obj / nf, tot_acc / nf, tot_frames / max(dt, 1e-9))
+            log.info("iter %d/%d lr %.3g %s (%.0f frames/s)", it - 1, num_iters, lr, obj.summary(stats_sums),
+                     tot_frames / max(dt, 1e-9))
         if distributed:
             torch.distributed.barrier()
 
     summary = {"num_iters": num_iters, "iter": it, "finished": it >= num_iters}
     if it >= num_iters and rank == 0:
         if not (dir / "final.pt").exists():
-            if it % opts.diagnostic_interval == 0 or True:
-                _diagnostics(model, dir, str(it), diag_sets, opts.chunk_width, device)
-            best = combine_models(dir, num_iters, diag_sets["train"], opts, device)
+            _diagnostics(model, dir, str(it), diag_sets, opts.chunk_width, device, obj)
+            best = combine_models(dir, num_iters, diag_sets["train"], opts, device, obj)
             summary["combine"] = best
         final = load_checkpoint(dir / "final.pt", device)
         model.load_state_dict(final["model"])
-        res = _diagnostics(model, dir, "final", diag_sets, opts.chunk_width, device)
+        res = _diagnostics(model, dir, "final", diag_sets, opts.chunk_width, device, obj)
         summary["final"] = res
     if distributed:
         torch.distributed.barrier()
     return summary
 
 
-def combine_models(dir: Path, num_iters: int, egs: EgsSet, opts: TrainOptions, device) -> dict:
+def combine_models(dir: Path, num_iters: int, egs, opts: TrainOptions, device,
+                   objective: CeObjective | None = None) -> dict:
     """Kaldi's combine stage: average the last n models (n = 1..max_models_combine), keep the
-    n whose average has the best log-likelihood on the train-diagnostic subset (Kaldi
-    combines on a train subset); write ``final.pt`` with the log-priors from the pdf counts."""
+    n whose average has the best objective on the train-diagnostic subset (Kaldi combines on
+    a train subset); write ``final.pt`` with the objective's extras (CE: the log-priors from
+    the pdf counts)."""
+    obj = objective or CeObjective()
     first = max(1, num_iters - opts.max_models_combine + 1)
     avail = [i for i in range(num_iters, first - 1, -1) if (dir / f"{i}.pt").exists()]
     base = load_checkpoint(dir / f"{num_iters}.pt")
-    model = build_model(base["config"]).to(device)
+    model = obj.build_model(base["config"]).to(device)
     states, lines, best = [], [], None
     for n, i in enumerate(avail, 1):
         states.append(load_checkpoint(dir / f"{i}.pt")["model"])
         avg = average_state_dicts(states)
         model.load_state_dict(avg)
-        ll, acc, frames = compute_prob(model, egs, opts.chunk_width, device=device)
-        obj = ll / max(frames, 1)
-        lines.append(f"LOG (nnet3-combine[hybrid]) Averaging the last {n} models (iterations {i}..{num_iters}): "
-                     f"objective {obj:.6g}, accuracy {acc / max(frames, 1):.6g} over {frames} frames\n")
-        if best is None or obj > best[1]:
-            best = (n, obj, avg)
-    n, obj, avg = best
-    lines.append(f"LOG (nnet3-combine[hybrid]) Combining the last {n} models: objective {obj:.6g} per frame\n")
-    counts = read_kaldi_vector(dir / "pdf_counts")
-    priors = (counts + 1.0) / (counts + 1.0).sum()
+        _text, res = obj.compute_prob(model, egs, opts.chunk_width, device)
+        lines.append(f"LOG ({obj.combine_prog}[hybrid]) Averaging the last {n} models (iterations {i}..{num_iters}): "
+                     f"{obj.combine_line(res)}\n")
+        if best is None or res[0] > best[1]:
+            best = (n, res[0], avg)
+    n, objf, avg = best
+    lines.append(f"LOG ({obj.combine_prog}[hybrid]) Combining the last {n} models: objective {objf:.6g} per frame\n")
     save_checkpoint(dir / "final.pt", {"iter": "final", "config": base["config"], "model": avg,
-                                       "log_priors": torch.from_numpy(np.log(priors)).float(),
-                                       "num_models_combined": n})
+                                       **obj.final_extras(dir), "num_models_combined": n})
     _write_log(dir / "log" / "combine.log", "".join(lines))
-    return {"num_models": n, "objective": obj}
+    return {"num_models": n, "objective": objf}

@@ -55,6 +55,8 @@ chain_decode_script=steps/nnet/decode.sh
 . ./cmd.sh
 . ./path.sh
 . utils/parse_options.sh
+# jobs for a data set: at most one per speaker (split_data.sh splits by speaker)
+nj_for() { local n; n=$(wc -l < data/${1%_hires}/spk2utt); echo $(( n < nj ? n : nj )); }
 
 decode_opts=$(. conf/decode.config; echo "--beam $beam --lattice-beam $lattice_beam")
 
@@ -72,7 +74,7 @@ best_wer() { cat "$1/scoring_kaldi/best_wer" 2>/dev/null || true; }
 gmm_eval() {
   local x=$1 dec=$2 ali=$3; shift 3
   utils/mkgraph.sh data/lang_test exp/$x exp/$x/graph
-  $dec --nj $nj --cmd "$decode_cmd" $decode_opts exp/$x/graph data/test exp/$x/decode
+  $dec --nj $(nj_for test) --cmd "$decode_cmd" $decode_opts exp/$x/graph data/test exp/$x/decode
   $ali --nj $nj --cmd "$train_cmd" "$@" data/train data/lang exp/$x exp/${x}_ali
   steps/get_train_ctm.sh data/train data/lang exp/${x}_ali >/dev/null
   # Praat TextGrids (words + phones tiers) of the training alignment
@@ -114,7 +116,7 @@ fi
 if run_stage 2; then
   t0=$(date +%s)
   for x in train test; do
-    steps/make_mfcc.sh --nj $nj --cmd "$train_cmd" data/$x exp/make_mfcc/$x mfcc
+    steps/make_mfcc.sh --nj $(nj_for $x) --cmd "$train_cmd" data/$x exp/make_mfcc/$x mfcc
     steps/compute_cmvn_stats.sh data/$x exp/make_mfcc/$x mfcc
     utils/fix_data_dir.sh data/$x
   done
@@ -159,20 +161,20 @@ if run_stage 7 && have 7 $tdnn_script $tdnn_decode_script; then
   # 40-dim high-resolution MFCC for the network (Kaldi's *_hires), same frames as the GMM features
   for x in train test; do
     utils/copy_data_dir.sh data/$x data/${x}_hires
-    steps/make_mfcc.sh --nj $nj --cmd "$train_cmd" --mfcc-config conf/mfcc_hires.conf \
+    steps/make_mfcc.sh --nj $(nj_for $x) --cmd "$train_cmd" --mfcc-config conf/mfcc_hires.conf \
       data/${x}_hires exp/make_mfcc_hires/$x mfcc
     steps/compute_cmvn_stats.sh data/${x}_hires exp/make_mfcc_hires/$x mfcc
     utils/fix_data_dir.sh data/${x}_hires
   done
   $tdnn_script --cmd "$cuda_cmd" --use-gpu $use_gpu $tdnn_opts data/train_hires exp/tri3b_ali exp/tdnn
-  $tdnn_decode_script --nj $nj --cmd "$decode_cmd" exp/tri3b/graph data/test_hires exp/tdnn/decode
+  $tdnn_decode_script --nj $(nj_for test) --cmd "$decode_cmd" exp/tri3b/graph data/test_hires exp/tdnn/decode
   local/stage_time.sh 7 tdnn "$t0" "$(best_wer exp/tdnn/decode)"
 fi
 
 if run_stage 8 && have 8 $chain_script $chain_decode_script; then
   t0=$(date +%s)
   $chain_script --cmd "$cuda_cmd" data/train data/lang exp/tri3b_ali exp/chain
-  $chain_decode_script --nj $nj --cmd "$decode_cmd" --acwt 1.0 exp/chain/graph data/test exp/chain/decode
+  $chain_decode_script --nj $(nj_for test) --cmd "$decode_cmd" --acwt 1.0 exp/chain/graph data/test exp/chain/decode
   local/stage_time.sh 8 chain "$t0" "$(best_wer exp/chain/decode)"
 fi
 

@@ -5,6 +5,7 @@
 #  3. steps/nnet/train_tdnn.sh on exp/tri3b_ali_sp;
 #  4. decode test through the tri3b graph; plot the accuracy curves.
 stage=0
+stop_stage=100
 nj=2
 use_gpu=no
 train_opts="--num-epochs 6 --config-type tdnnf --hidden-dim 512 --bottleneck-dim 96"
@@ -14,16 +15,16 @@ dir=exp/tdnn
 . utils/parse_options.sh
 set -euo pipefail
 
-if [ $stage -le 0 ] && [ ! -f data/train_sp/feats.scp ]; then
+if [ $stage -le 0 ] && [ $stop_stage -ge 0 ] && [ ! -f data/train_sp/feats.scp ]; then
   utils/data/perturb_data_dir_speed_3way.sh data/train data/train_sp
   steps/make_mfcc.sh --nj $nj --cmd "$train_cmd" data/train_sp exp/make_mfcc/train_sp mfcc
   steps/compute_cmvn_stats.sh data/train_sp exp/make_mfcc/train_sp mfcc
   utils/fix_data_dir.sh data/train_sp
 fi
-if [ $stage -le 1 ] && [ ! -f exp/tri3b_ali_sp/ali.1.gz ]; then
+if [ $stage -le 1 ] && [ $stop_stage -ge 1 ] && [ ! -f exp/tri3b_ali_sp/ali.1.gz ]; then
   steps/align_fmllr.sh --nj $nj --cmd "$train_cmd" data/train_sp data/lang exp/tri3b exp/tri3b_ali_sp
 fi
-if [ $stage -le 2 ]; then
+if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   for x in train_sp test; do
     [ -f data/${x}_hires/feats.scp ] && continue
     utils/copy_data_dir.sh data/$x data/${x}_hires
@@ -34,11 +35,11 @@ if [ $stage -le 2 ]; then
     utils/fix_data_dir.sh data/${x}_hires
   done
 fi
-if [ $stage -le 3 ]; then
+if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   steps/nnet/train_tdnn.sh --cmd "$train_cmd" --use-gpu $use_gpu $train_opts \
     data/train_sp_hires exp/tri3b_ali_sp $dir
 fi
-if [ $stage -le 4 ]; then
+if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   steps/nnet/decode.sh --nj $nj --cmd "$decode_cmd" --use-gpu $use_gpu \
     exp/tri3b/graph data/test_hires $dir/decode
   hybrid plot-accuracy $dir --out $dir/accuracy.png

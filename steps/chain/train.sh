@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# LF-MMI (chain) training of a TDNN-F (Kaldi's steps/nnet3/chain/train.py with the tdnn_1k
+# network): phone LM from the tree dir's alignments → den.fst (chain-make-den-fst), chain egs
+# (numerator FSAs from the alignments, ±tolerance, composed with the normalization FSA), then
+# the TDNN trainer with the chain objective + xent regularization (hybrid chain-train).
+# Writes <dir>/{den.fst,egs,0..N.pt,final.pt,final.mdl,tree,frame_subsampling_factor}, logs
+# <dir>/log/{train.N,compute_prob_train.N,compute_prob_valid.N,combine}.log (Kaldi's chain
+# wording; hybrid plot-accuracy reads them). Rerunning resumes from the last checkpoint.
+
+# Begin configuration section.
+stage=0
+cmd=run.pl
+config_type=tdnnf            # tdnnf (tdnn_1k-like) | tdnn
+hidden_dim=                  # default 768 (tdnnf) / 512 (tdnn); AN4-sized: 384 or 512
+bottleneck_dim=96
+prefinal_bottleneck_dim=192
+splices=
+time_strides=
+num_epochs=10
+initial_effective_lrate=0.001
+final_effective_lrate=0.0001
+xent_regularize=0.1
+leaky_hmm_coefficient=0.1
+l2_regularize=0.00005        # chain output l2 (Kaldi's --chain.l2-regularize)
+layer_l2_regularize=0.0      # weight decay on the layers
+frame_subsampling_factor=3
+chunk_width=150              # input frames per chunk (50 outputs)
+left_tolerance=5
+right_tolerance=5
+minibatch_size=64
+frames_per_iter=400000
+dropout_schedule=
+max_param_change=2.0
+diagnostic_interval=1
+max_models_combine=20
+num_utts_subset=300
+ngram_order=4
+num_extra_lm_states=2000
+num_workers=2
+num_gpus=1
+num_jobs_cpu=1
+use_gpu=wait                 # yes|wait|no
+amp=false
+seed=0
+cmvn=true
+cleanup_keep=0
+# End configuration section.
+
+echo "$0 $*"
+
+help_message="Usage: $0 [options] <data-dir> <tree-dir> <exp-dir>
+ e.g.: $0 --num-epochs 10 data/train_hires exp/chain/tree exp/chain/tdnn1a
+  <tree-dir> is from steps/chain/build_tree.sh (tree, final.mdl, topo, ali.*.gz at the input frame rate).
+Options:
+  --num-epochs <n>                  # (default $num_epochs)
+  --initial-effective-lrate <lr>    # (default $initial_effective_lrate)
+  --final-effective-lrate <lr>      # (default $final_effective_lrate)
+  --xent-regularize <w>             # (default $xent_regularize)
+  --leaky-hmm-coefficient <c>       # (default $leaky_hmm_coefficient)
+  --l2-regularize <l2>              # l2 on the chain output (default $l2_regularize)
+  --frame-subsampling-factor <f>    # (default $frame_subsampling_factor)
+  --chunk-width <n>                 # input frames per chunk (default $chunk_width)
+  --num-gpus <n>                    # GPUs (processes) to train on (default $num_gpus)
+  --use-gpu <yes|wait|no>           # (default $use_gpu)
+  --hidden-dim <d>                  # layer width
+  --stage <n>                       # 0: den.fst, 1: egs, 2: model files, 3: train (default $stage)"
+
+[ -f ./path.sh ] && . ./path.sh
+. utils/parse_options.sh || exit 1
+
+if [ $# != 3 ]; then
+  printf "%s\n" "$help_message" 1>&2
+  exit 1
+fi
+
+data=$1
+treedir=$2
+dir=$3
+
+for f in $data/feats.scp $treedir/tree $treedir/final.mdl $treedir/topo $treedir/ali.1.gz; do
+  [ ! -f $f ] && echo "$0: no such file $f" 1>&2 && exit 1
+done
+mkdir -p $dir/log
+
+if [ $stage -le 0 ]; then
+  echo "$0: creating phone language-model and den.fst"
+  for a in $treedir/ali.*.gz; do
+    hybrid ali-to-phones $treedir/final.mdl $a ark,t:- || exit 1
+  done > $dir/phone_seqs.txt 2> $dir/log/ali_to_phones.log || exit 1
+  $cmd $dir/log/make_den_fst.log \
+    hybrid chain-make-den-fst --ngram-order $ngram_order --num-extra-lm-states $num_extra_lm_states \
+      $treedir/tree $treedir/topo $dir/phone_seqs.txt $dir/den.fst || exit 1
+fi
+
+if [ $stage -le 1 ]; then
+  echo "$0: preparing chain egs in $dir/egs"
+  $cmd $dir/log/get_egs.log \
+    hybrid chain-get-egs --chunk-width $chunk_width --frame-subsampling-factor $frame_subsampling_factor \
+      --left-tolerance $left_tolerance --right-tolerance $right_tolerance \
+      --num-utts-subset $num_utts_subset --seed $seed --cmvn $cmvn \
+      $data $treedir $dir/den.fst $dir/egs || exit 1
+fi
+
+if [ $stage -le 2 ]; then
+  cp $treedir/final.mdl $dir/final.mdl || exit 1   # transition model (chain topology + tree), for mkgraph/decoding
+  cp $treedir/tree $dir/tree || exit 1
+  echo $frame_subsampling_factor > $dir/frame_subsampling_factor
+  echo "--norm-means=$cmvn --norm-vars=false" > $dir/cmvn_opts
+fi
+
+if [ $stage -le 3 ]; then
+  gpu_opt=no
+  nproc=$num_jobs_cpu
+  if [ "$use_gpu" != no ]; then
+    if python -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+      gpu_opt=yes; nproc=$num_gpus
+    elif [ "$use_gpu" = yes ]; then
+      echo "$0: --use-gpu yes but no GPU is available" 1>&2; exit 1
+    else
+      echo "$0: no GPU available; training on CPU"
+    fi
+  fi
+  opts="--config-type $config_type --bottleneck-dim $bottleneck_dim --prefinal-bottleneck-dim $prefinal_bottleneck_dim"
+  opts="$opts --num-epochs $num_epochs --initial-effective-lrate $initial_effective_lrate"
+  opts="$opts --final-effective-lrate $final_effective_lrate --minibatch-size $minibatch_size"
+  opts="$opts --chunk-width $chunk_width --frames-per-iter $frames_per_iter"
+  opts="$opts --xent-regularize $xent_regularize --leaky-hmm-coefficient $leaky_hmm_coefficient"
+  opts="$opts --l2-regularize $l2_regularize --layer-l2-regularize $layer_l2_regularize"
+  opts="$opts --max-param-change $max_param_change --diagnostic-interval $diagnostic_interval"
+  opts="$opts --max-models-combine $max_models_combine --num-workers $num_workers --seed $seed"
+  opts="$opts --use-gpu $gpu_opt --amp $amp --cleanup-keep $cleanup_keep"
+  [ -n "$hidden_dim" ] && opts="$opts --hidden-dim $hidden_dim"
+  if [ $nproc -gt 1 ]; then
+    launcher="python -m torch.distributed.run --standalone --nproc_per_node $nproc -m hybrid"
+  else
+    launcher="hybrid"
+  fi
+  echo "$0: training on $nproc $( [ $gpu_opt = yes ] && echo GPU || echo CPU) process(es); log in $dir/log/train.log"
+  $launcher chain-train $opts ${splices:+--splices "$splices"} ${time_strides:+--time-strides "$time_strides"} \
+    ${dropout_schedule:+--dropout-schedule "$dropout_schedule"} $dir/egs $dir > $dir/log/train.log 2>&1 \
+    || { echo "$0: training failed; see $dir/log/train.log" 1>&2; tail -n 20 $dir/log/train.log 1>&2; exit 1; }
+  [ -f $dir/final.pt ] || { echo "$0: no $dir/final.pt (stopped early?)" 1>&2; exit 1; }
+  grep -h "Overall log-probability for 'output'" $dir/log/compute_prob_{train,valid}.final.log
+fi
+echo "$0: done training $dir"
+exit 0
