@@ -2,8 +2,10 @@
 """Benchmark steps/train_mono.sh on a prepared data dir (default: AN4 train of egs/an4/s5).
 
 Runs in a scratch directory (data dir and lang dir copied there, never inside the repo), then
-writes bench/out/train_mono.json: wall time, Gaussian-only average log-likelihood per frame per
-iteration (from the acc logs), alignment failures per realignment pass, #Gaussians.
+writes bench/out/train_mono.json: wall time, CPU time (user+sys of all child processes),
+Gaussian-only average log-likelihood per frame per iteration (from the acc logs), alignment
+failures per realignment pass, #Gaussians, and an md5 of final.mdl (identical models across code
+changes mean unchanged results).
 
   .venv/bin/python bench/train_mono.py [--data D] [--lang L] [--nj 2] [--extra "--num-iters 40"]
 """
@@ -32,7 +34,9 @@ def parse_logs(exp: Path) -> dict:
             likes.setdefault(it, []).append((float(m.group(1)), float(m.group(2))))
     per_iter = {it: sum(v * n for v, n in vals) / sum(n for _, n in vals) for it, vals in sorted(likes.items())}
     align = {}
-    for f in exp.glob("log/align.*.*.log"):
+    # pass 0 (equal alignment) logs to align.0.JOB.log; realignment passes run gmm-align-acc, whose
+    # alignment summary ("Done N, errors on M") is in acc.X.JOB.log (older runs: align.X.JOB.log)
+    for f in list(exp.glob("log/align.*.*.log")) + list(exp.glob("log/acc.*.*.log")):
         it = int(f.name.split(".")[1])
         m = re.search(r"Done (\d+), errors on (\d+)", f.read_text())
         if m:
@@ -62,6 +66,7 @@ def main() -> None:
     env = dict(os.environ, PATH=f"{REPO / '.venv' / 'bin'}:{REPO / 'utils'}:{os.environ['PATH']}", LC_ALL="C",
                NUMBA_CACHE_DIR=os.environ.get("NUMBA_CACHE_DIR", str(REPO / ".numba_cache")))
     cmd = f"steps/train_mono.sh --nj {a.nj} {a.extra} data/train data/lang exp/mono"
+    load0 = os.getloadavg()
     t0 = time.time()
     r0 = os.times()
     p = subprocess.run(["bash", "-c", cmd], cwd=work, env=env, capture_output=True, text=True)
@@ -73,9 +78,12 @@ def main() -> None:
     exp = work / "exp" / "mono"
     res = parse_logs(exp)
     info = subprocess.run(["hybrid", "gmm-info", str(exp / "final.mdl")], env=env, capture_output=True, text=True).stdout
+    import hashlib
+
     res.update(command=cmd, nj=a.nj, wall_s=round(wall, 1),
                cpu_s=round((r1.children_user - r0.children_user) + (r1.children_system - r0.children_system), 1),
-               gmm_info=info.strip().splitlines(), scratch_dir=str(work), host_cpus=os.cpu_count())
+               gmm_info=info.strip().splitlines(), final_mdl_md5=hashlib.md5((exp / "final.mdl").read_bytes()).hexdigest(),
+               load_avg_before=load0, load_avg_after=os.getloadavg(), scratch_dir=str(work), host_cpus=os.cpu_count())
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
     print(json.dumps(res, indent=1))

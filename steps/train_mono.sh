@@ -115,13 +115,16 @@ while [ $x -lt $num_iters ]; do
   if [ $stage -le $x ]; then
     if echo $realign_iters | grep -w $x >/dev/null; then
       echo "$0: Aligning data"
-      $cmd JOB=1:$nj $dir/log/align.$x.JOB.log \
-        hybrid gmm-align-compiled $scale_opts --beam=$beam --retry-beam=$retry_beam --careful=$careful \
+      # gmm-align-compiled (silence-boosted model) + gmm-acc-stats-ali (model as is) in one process:
+      # the same alignments and stats, features read once; its log has both commands' summaries.
+      $cmd JOB=1:$nj $dir/log/acc.$x.JOB.log \
+        hybrid gmm-align-acc $scale_opts --beam=$beam --retry-beam=$retry_beam --careful=$careful \
           --boost-silence=$boost_silence --silence-phones=`cat $lang/phones/optional_silence.csl` \
-          $feat_opts $dir/$x.mdl $dir/fsts.JOB.npz $feats $dir/ali.JOB.gz || exit 1;
+          $feat_opts $dir/$x.mdl $dir/fsts.JOB.npz $feats $dir/ali.JOB.gz $dir/$x.JOB.acc || exit 1;
+    else
+      $cmd JOB=1:$nj $dir/log/acc.$x.JOB.log \
+        hybrid gmm-acc-stats-ali $feat_opts $dir/$x.mdl $feats $dir/ali.JOB.gz $dir/$x.JOB.acc || exit 1;
     fi
-    $cmd JOB=1:$nj $dir/log/acc.$x.JOB.log \
-      hybrid gmm-acc-stats-ali $feat_opts $dir/$x.mdl $feats $dir/ali.JOB.gz $dir/$x.JOB.acc || exit 1;
 
     $cmd $dir/log/update.$x.log \
       hybrid gmm-est --write-occs=$dir/$[$x+1].occs --mix-up=$numgauss --power=$power --seed=$[$seed+$x] \

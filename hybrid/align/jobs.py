@@ -13,7 +13,6 @@ from typing import Iterable, Iterator, Mapping
 import numpy as np
 
 from hybrid.align.graph import TrainingGraphCompiler, equal_align, read_graphs, transition_costs, write_graphs
-from hybrid.align.viterbi import viterbi_align
 
 log = logging.getLogger("hybrid.align")
 
@@ -145,58 +144,120 @@ class AlignOptions:
     self_loop_scale: float = 0.1
 
 
+def _align_stream(tm, am, graphs: str | os.PathLike | Iterable, feats: Iterable[tuple[str, np.ndarray]],
+                  opts: AlignOptions, st: dict) -> Iterator[tuple[str, np.ndarray, np.ndarray | None]]:
+    """Align each utterance of ``feats``; yields ``(utt, feats, alignment or None)`` and counts in ``st``.
+
+    Failures (no graph, too short, search failed) are reported and yielded with alignment None;
+    graphs without features are reported at the end (as gmm-align-compiled does).
+    """
+    from hybrid.align.kernels import min_length
+    from hybrid.align.viterbi import viterbi_align_gmm
+
+    tcost = transition_costs(tm, opts.transition_scale, opts.self_loop_scale)
+    tid2pdf = tm.tid2pdf.astype(np.int32)
+    graphs_d = dict(read_graphs(graphs)) if isinstance(graphs, (str, os.PathLike)) else dict(graphs)
+    seen = set()
+    for utt, x in feats:
+        g = graphs_d.get(utt)
+        if g is None:
+            log.warning("No graph for utterance %s", utt)
+            st["errors"] += 1
+            yield utt, x, None
+            continue
+        seen.add(utt)
+        need = int(min_length(g.final, g.arc_start, g.arc_dst))
+        if len(x) < need:
+            log.warning("Utterance %s has %d frames, too short for its transcript (needs %d); "
+                        "No alignment for utterance %s", utt, len(x), need, utt)
+            st["errors"] += 1
+            yield utt, x, None
+            continue
+        r = viterbi_align_gmm(g, am, x, tid2pdf, tcost, acoustic_scale=opts.acoustic_scale, beam=opts.beam,
+                              retry_beam=opts.retry_beam, careful=opts.careful)
+        if r.retried:
+            st["retried"] += 1
+            log.warning("Retrying utterance %s with beam %g", utt, opts.retry_beam)
+        if r.alignment is None:
+            log.warning("Did not successfully decode file %s, len = %d", utt, len(x))
+            log.warning("No alignment for utterance %s", utt)
+            st["errors"] += 1
+            yield utt, x, None
+            continue
+        st["done"] += 1
+        st["tot_like"] += r.log_like
+        st["frames"] += len(x)
+        yield utt, x, r.alignment
+    for utt in graphs_d:
+        if utt not in seen:
+            log.warning("No features for utterance %s", utt)
+
+
+def _log_align_summary(st: dict) -> None:
+    f = st["frames"]
+    log.info("Overall log-likelihood per frame is %g over %d frames.", st["tot_like"] / f if f else 0.0, f)
+    log.info("Retried %d out of %d utterances.", st["retried"], st["done"] + st["errors"])
+    log.info("Done %d, errors on %d", st["done"], st["errors"])
+
+
 def gmm_align_compiled(tm, am, graphs: str | os.PathLike | Iterable, feats: Iterable[tuple[str, np.ndarray]],
                        out: str | os.PathLike | None, opts: AlignOptions) -> dict:
     """Kaldi's gmm-align-compiled; returns counts and the alignments when ``out`` is None."""
     from hybrid.io import write_ali_ark
 
-    tcost = transition_costs(tm, opts.transition_scale, opts.self_loop_scale)
-    tid2pdf = tm.tid2pdf.astype(np.int32)
-    graphs_d = dict(read_graphs(graphs)) if isinstance(graphs, (str, os.PathLike)) else dict(graphs)
     st = dict(done=0, errors=0, retried=0, tot_like=0.0, frames=0, alignments={})
-    seen = set()
+    alis = ((utt, ali) for utt, _, ali in _align_stream(tm, am, graphs, feats, opts, st) if ali is not None)
+    if out is None:
+        st["alignments"] = dict(alis)
+    else:
+        write_ali_ark(alis, out)
+    _log_align_summary(st)
+    return st
 
-    def gen():
-        for utt, x in feats:
-            g = graphs_d.get(utt)
-            if g is None:
-                log.warning("No graph for utterance %s", utt)
-                st["errors"] += 1
+
+def gmm_align_acc(tm, am, graphs: str | os.PathLike | Iterable, feats: Iterable[tuple[str, np.ndarray]],
+                  out: str | os.PathLike | None, opts: AlignOptions, acc_am=None):
+    """gmm-align-compiled followed by gmm-acc-stats-ali on its alignments, in one pass over the features.
+
+    ``am`` aligns (e.g. silence-boosted); ``acc_am`` (default ``am``) is the model whose statistics
+    are accumulated. The alignments (written to ``out`` unless None), statistics and log lines are
+    those of the two separate commands. Returns ``(align counts dict, GmmAccs)``.
+    """
+    from hybrid.gmm import GmmAccs
+    from hybrid.io import write_ali_ark
+
+    acc_am = am if acc_am is None else acc_am
+    accs = GmmAccs.zeros(tm, acc_am)
+    st = dict(done=0, errors=0, retried=0, tot_like=0.0, frames=0, alignments={})
+    ast = dict(done=0, errors=0)
+
+    def alis():
+        for utt, x, ali in _align_stream(tm, am, graphs, feats, opts, st):
+            if ali is None:  # already reported by the alignment ("No alignment for utterance ...")
+                ast["errors"] += 1
                 continue
-            seen.add(utt)
-            if len(x) < g.min_length():
-                log.warning("Utterance %s has %d frames, too short for its transcript (needs %d); "
-                            "No alignment for utterance %s", utt, len(x), g.min_length(), utt)
-                st["errors"] += 1
+            yield utt, ali
+            try:
+                accs.accumulate_ali(tm, acc_am, x, ali)
+            except ValueError as e:
+                log.warning("utterance %s: %s", utt, e)
+                ast["errors"] += 1
                 continue
-            ll = am.log_likelihoods(x)
-            r = viterbi_align(g, ll, tid2pdf, tcost, acoustic_scale=opts.acoustic_scale, beam=opts.beam,
-                              retry_beam=opts.retry_beam, careful=opts.careful)
-            if r.retried:
-                st["retried"] += 1
-                log.warning("Retrying utterance %s with beam %g", utt, opts.retry_beam)
-            if r.alignment is None:
-                log.warning("Did not successfully decode file %s, len = %d", utt, len(x))
-                log.warning("No alignment for utterance %s", utt)
-                st["errors"] += 1
-                continue
-            st["done"] += 1
-            st["tot_like"] += r.log_like
-            st["frames"] += len(x)
-            yield utt, r.alignment
+            ast["done"] += 1
 
     if out is None:
-        st["alignments"] = dict(gen())
+        st["alignments"] = dict(alis())
     else:
-        write_ali_ark(gen(), out)
-    for utt in graphs_d:
-        if utt not in seen:
-            log.warning("No features for utterance %s", utt)
-    f = st["frames"]
-    log.info("Overall log-likelihood per frame is %g over %d frames.", st["tot_like"] / f if f else 0.0, f)
-    log.info("Retried %d out of %d utterances.", st["retried"], st["done"] + st["errors"])
-    log.info("Done %d, errors on %d", st["done"], st["errors"])
-    return st
+        write_ali_ark(alis(), out)
+    _log_align_summary(st)
+    _log_acc_summary(accs, ast["done"], ast["errors"])
+    return st, accs
+
+
+def _log_acc_summary(accs, done: int, err: int) -> None:
+    log.info("Done %d files, %d with errors.", done, err)
+    t = accs.tot_t
+    log.info("Overall avg like per frame (Gaussian only) = %g over %g frames.", accs.tot_like / t if t else 0.0, t)
 
 
 def gmm_acc_stats_ali(tm, am, feats: Iterable[tuple[str, np.ndarray]], alis: Mapping[str, np.ndarray]):
@@ -222,7 +283,5 @@ def gmm_acc_stats_ali(tm, am, feats: Iterable[tuple[str, np.ndarray]], alis: Map
             err += 1
             continue
         done += 1
-    log.info("Done %d files, %d with errors.", done, err)
-    t = accs.tot_t
-    log.info("Overall avg like per frame (Gaussian only) = %g over %g frames.", accs.tot_like / t if t else 0.0, t)
+    _log_acc_summary(accs, done, err)
     return accs

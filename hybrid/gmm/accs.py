@@ -17,41 +17,16 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from hybrid.io.atomic import atomic_path
 
 
-@njit(cache=True)
-def _acc_viterbi(feats, pdfs, offsets, gconsts, miv, iv, occ, mean_acc, var_acc):
-    """Accumulate stats for frames each assigned fully to one pdf; returns Σ log p(x_t | pdf_t)."""
-    t_max, d = feats.shape
-    tot = 0.0
-    buf = np.empty(np.max(offsets[1:] - offsets[:-1]))
-    for t in range(t_max):
-        p = pdfs[t]
-        a, b = offsets[p], offsets[p + 1]
-        x = feats[t]
-        m = -np.inf
-        for g in range(a, b):
-            s = gconsts[g]
-            for k in range(d):
-                s += x[k] * (miv[g, k] - 0.5 * iv[g, k] * x[k])
-            buf[g - a] = s
-            if s > m:
-                m = s
-        z = 0.0
-        for g in range(a, b):
-            z += np.exp(buf[g - a] - m)
-        lse = m + np.log(z)
-        tot += lse
-        for g in range(a, b):
-            post = np.exp(buf[g - a] - lse)
-            occ[g] += post
-            for k in range(d):
-                mean_acc[g, k] += post * x[k]
-                var_acc[g, k] += post * x[k] * x[k]
-    return tot
+def __getattr__(name: str):
+    if name == "_acc_viterbi":  # the kernel lives in hybrid.gmm.kernels (numba imported on first use)
+        from hybrid.gmm.kernels import acc_viterbi
+
+        return acc_viterbi
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -90,8 +65,10 @@ class GmmAccs:
         offsets, gc, miv, iv = am.packed()
         if not np.array_equal(offsets, self.offsets):
             raise ValueError("accumulator and model have different Gaussian layouts")
+        from hybrid.gmm.kernels import acc_viterbi
+
         pdfs = tm.tid2pdf[ali].astype(np.int64)
-        like = _acc_viterbi(np.ascontiguousarray(feats), pdfs, offsets, gc, miv, iv,
+        like = acc_viterbi(np.ascontiguousarray(feats), pdfs, offsets, gc, miv, iv,
                             self.occ, self.mean_acc, self.var_acc)
         np.add.at(self.transition_accs, ali, 1.0)
         self.tot_like += like

@@ -16,7 +16,6 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
 from hybrid.hmm import TransitionModel
 from hybrid.io.atomic import atomic_write
@@ -164,29 +163,6 @@ class DiagGmm:
         return cls(w, miv, iv)
 
 
-@njit(cache=True)
-def _segment_logsumexp(ll: np.ndarray, gconsts: np.ndarray, offsets: np.ndarray, out: np.ndarray) -> None:
-    """out[t, p] = log Σ_{g in pdf p} exp(ll[t, g] + gconsts[g]), in float64."""
-    t_max, n_pdf = out.shape
-    buf = np.empty(ll.shape[1])
-    for t in range(t_max):
-        for g in range(ll.shape[1]):
-            buf[g] = ll[t, g] + gconsts[g]
-        for p in range(n_pdf):
-            a, b = offsets[p], offsets[p + 1]
-            m = -np.inf
-            for g in range(a, b):
-                if buf[g] > m:
-                    m = buf[g]
-            if m == -np.inf:
-                out[t, p] = -np.inf
-                continue
-            s = 0.0
-            for g in range(a, b):
-                s += np.exp(buf[g] - m)
-            out[t, p] = m + np.log(s)
-
-
 class AmDiagGmm:
     """The acoustic model: one :class:`DiagGmm` per pdf."""
 
@@ -236,20 +212,34 @@ class AmDiagGmm:
             raise ValueError(f"features have shape {x.shape}, the model has dimension {self.dim}")
         return np.concatenate([x, x * x], axis=1) @ proj + gc
 
-    def log_likelihoods(self, feats: np.ndarray) -> np.ndarray:
-        """(T, num_pdfs) float32 log-likelihood of every pdf for every frame.
+    def gaussian_terms32(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The float32 data terms of all Gaussians: ``(ll, gconsts, offsets)``.
 
-        The data term is one float32 BLAS call ([x, x²] @ [μ/σ²; −½/σ²]ᵀ, as Kaldi computes in
-        float); gconsts are added and the log-sum-exp per pdf is taken in float64.
+        ``ll`` (T, G) float32 = [x, x²] @ [μ/σ²; −½/σ²]ᵀ (one BLAS call, as Kaldi computes in
+        float); the log-likelihood of pdf p is the float64 log-sum-exp over
+        ``ll[t, g] + gconsts[g]`` for g in ``offsets[p]:offsets[p+1]``. (The GEMM is always over all
+        Gaussians and all frames of the utterance: BLAS results differ in the last bit when the
+        matrix shapes change, so a subset would not reproduce :meth:`log_likelihoods` exactly.)
         """
         self.packed()
         offsets, gc, _, _, _, proj32 = self._packed
         x = np.asarray(feats, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"features have shape {x.shape}, the model has dimension {self.dim}")
-        ll = np.concatenate([x, x * x], axis=1) @ proj32
+        return np.concatenate([x, x * x], axis=1) @ proj32, gc, offsets
+
+    def log_likelihoods(self, feats: np.ndarray) -> np.ndarray:
+        """(T, num_pdfs) float32 log-likelihood of every pdf for every frame.
+
+        The data term is one float32 BLAS call (:meth:`gaussian_terms32`); gconsts are added and
+        the log-sum-exp per pdf is taken in float64. Forced alignment computes only the entries its
+        search visits, from the same terms (:func:`hybrid.align.viterbi_align_gmm`).
+        """
+        from hybrid.gmm.kernels import segment_logsumexp
+
+        ll, gc, offsets = self.gaussian_terms32(feats)
         out = np.empty((ll.shape[0], self.num_pdfs), dtype=np.float64)
-        _segment_logsumexp(ll, gc, offsets, out)
+        segment_logsumexp(ll, gc, offsets, out)
         return out.astype(np.float32)
 
     def posteriors(self, feats: np.ndarray, pdf: int) -> np.ndarray:

@@ -103,8 +103,39 @@ def write_mats_ark_scp(items: Iterable[tuple[str, np.ndarray]], ark: str | os.Pa
     write_table(items, ark, scp)
 
 
+# Kaldi's binary int32 vector: "\0B", then a size byte 4 and the value for the length and each element
+_INT32_ELEM = np.dtype([("size", "u1"), ("value", "<i4")])
+
+
+def _decode_int32_vectors(data: bytes, what: str) -> dict[str, np.ndarray] | None:
+    """Parse a whole archive of binary int32 vectors with numpy; None if it holds anything else."""
+    res: dict[str, np.ndarray] = {}
+    pos, n = 0, len(data)
+    while pos < n:
+        sp = data.find(b" ", pos)
+        if sp < 0 or data[sp + 1:sp + 4] != b"\0B\4":
+            return None  # not (only) binary int32 vectors: let kaldiio handle it
+        key = data[pos:sp].decode()
+        length = int.from_bytes(data[sp + 4:sp + 8], "little", signed=True)
+        end = sp + 3 + 5 * (length + 1)
+        if length < 0 or end > n:
+            raise ValueError(f"{what}: alignment of {key!r} is truncated")
+        rec = np.frombuffer(data, dtype=_INT32_ELEM, count=length + 1, offset=sp + 3)
+        if np.any(rec["size"] != 4):
+            raise ValueError(f"{what}: alignment of {key!r} is not a vector of int32")
+        res[key] = rec["value"][1:].copy()
+        pos = end
+    return res
+
+
 def read_ali_ark(spec: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read alignments (int32 vectors of transition-ids) from ``ali.N.gz`` or an rspecifier."""
+    s = str(spec)
+    if not s.startswith(("ark:", "scp:", "ark,", "scp,")) and not s.endswith(".scp"):
+        with _open_maybe_gzip(s) as f:
+            got = _decode_int32_vectors(f.read(), s)
+        if got is not None:
+            return got
     return {k: np.asarray(v, dtype=np.int32) for k, v in iter_table(spec)}
 
 
@@ -112,4 +143,15 @@ def write_ali_ark(alis: Iterable[tuple[str, np.ndarray]] | Mapping[str, np.ndarr
     """Write alignments as a (gzipped, when ``path`` ends in .gz) archive of int32 vectors."""
     if isinstance(alis, Mapping):
         alis = alis.items()
-    write_table(((k, np.asarray(v, dtype=np.int32)) for k, v in alis), path)
+    parts = []
+    for key, v in alis:  # the bytes kaldiio writes, built with numpy rather than 5 bytes at a time
+        v = np.asarray(v, dtype=np.int32).ravel()
+        rec = np.empty(len(v) + 1, dtype=_INT32_ELEM)
+        rec["size"] = 4
+        rec["value"][0] = len(v)
+        rec["value"][1:] = v
+        parts.append(f"{key} ".encode() + b"\0B" + rec.tobytes())
+    data = b"".join(parts)
+    with atomic_path(path) as tmp:
+        # gzip level 6 as Kaldi's "ark:| gzip -c >" (level 9 costs 10x the CPU for 6 % smaller files)
+        tmp.write_bytes(gzip.compress(data, compresslevel=6) if Path(path).suffix == ".gz" else data)
