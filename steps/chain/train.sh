@@ -9,6 +9,7 @@
 
 # Begin configuration section.
 stage=0
+stop_stage=100               # last stage to run (e.g. 1: stop after egs)
 cmd=run.pl
 config_type=tdnnf            # tdnnf (tdnn_1k-like) | tdnn
 hidden_dim=                  # default 768 (tdnnf) / 512 (tdnn); AN4-sized: 384 or 512
@@ -82,7 +83,7 @@ for f in $data/feats.scp $treedir/tree $treedir/final.mdl $treedir/topo $treedir
 done
 mkdir -p $dir/log
 
-if [ $stage -le 0 ]; then
+if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
   echo "$0: creating phone language-model and den.fst"
   for a in $treedir/ali.*.gz; do
     hybrid ali-to-phones $treedir/final.mdl $a ark,t:- || exit 1
@@ -92,7 +93,7 @@ if [ $stage -le 0 ]; then
       $treedir/tree $treedir/topo $dir/phone_seqs.txt $dir/den.fst || exit 1
 fi
 
-if [ $stage -le 1 ]; then
+if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   echo "$0: preparing chain egs in $dir/egs"
   $cmd $dir/log/get_egs.log \
     hybrid chain-get-egs --chunk-width $chunk_width --frame-subsampling-factor $frame_subsampling_factor \
@@ -101,14 +102,14 @@ if [ $stage -le 1 ]; then
       $data $treedir $dir/den.fst $dir/egs || exit 1
 fi
 
-if [ $stage -le 2 ]; then
+if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   cp $treedir/final.mdl $dir/final.mdl || exit 1   # transition model (chain topology + tree), for mkgraph/decoding
   cp $treedir/tree $dir/tree || exit 1
   echo $frame_subsampling_factor > $dir/frame_subsampling_factor
   echo "--norm-means=$cmvn --norm-vars=false" > $dir/cmvn_opts
 fi
 
-if [ $stage -le 3 ]; then
+if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   gpu_opt=no
   nproc=$num_jobs_cpu
   if [ "$use_gpu" != no ]; then
