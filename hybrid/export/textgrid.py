@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from hybrid.io import atomic_write
+from hybrid.io.ctm import read_ctm
 
 log = logging.getLogger(__name__)
 
@@ -29,28 +30,8 @@ _EPS = 1e-9
 
 def read_ctm_segments(path: str | os.PathLike, label_map: Mapping[str, str] | None = None) -> dict[str, list[Interval]]:
     """utt -> [(start, end, label)] sorted by start. Raises ValueError naming the file and line."""
-    out: dict[str, list[Interval]] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts or parts[0].startswith(";;"):
-                continue
-            if len(parts) not in (5, 6):
-                raise ValueError(f"{path}:{lineno}: expected '<utt> <chan> <start> <dur> <label> [conf]', "
-                                 f"got {line.rstrip()!r}")
-            try:
-                start, dur = float(parts[2]), float(parts[3])
-            except ValueError:
-                raise ValueError(f"{path}:{lineno}: bad start/duration in {line.rstrip()!r}") from None
-            if dur < 0 or start < 0:
-                raise ValueError(f"{path}:{lineno}: negative time in {line.rstrip()!r}")
-            label = parts[4]
-            if label_map is not None:
-                label = label_map.get(label, label)
-            out.setdefault(parts[0], []).append((start, start + dur, label))
-    for segs in out.values():
-        segs.sort(key=lambda s: (s[0], s[1]))
-    return out
+    return {utt: sorted(((st, st + dur, label) for label, st, dur in segs), key=lambda s: (s[0], s[1]))
+            for utt, segs in read_ctm(path, label_map).items()}
 
 
 def read_utt2dur(path: str | os.PathLike) -> dict[str, float]:
