@@ -64,7 +64,7 @@ srcdir=`dirname $dir`; # Assume model directory one level up from decoding direc
 sdata=$data/split$nj;
 
 mkdir -p $dir/log
-[[ -d $sdata && $data/feats.scp -ot $sdata ]] || utils/split_data.sh $data $nj || exit 1;
+utils/split_data.sh $data $nj || exit 1  # reuses a split only when complete and up to date
 echo $nj > $dir/num_jobs
 splice_opts=`cat $srcdir/splice_opts 2>/dev/null` # frame-splicing options.
 cmvn_opts=`cat $srcdir/cmvn_opts 2>/dev/null`

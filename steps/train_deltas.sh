@@ -70,7 +70,9 @@ fi
 cp $lang/phones.txt $dir || exit 1;
 
 sdata=$data/split$nj;
-[[ -d $sdata && $data/feats.scp -ot $sdata ]] || utils/split_data.sh $data $nj || exit 1;
+# always run split_data.sh: it reuses a split only if every part has all its files, newer than the
+# sources (Kaldi's `[[ $data/feats.scp -ot $sdata ]]` test would reuse a split cut short by a kill)
+utils/split_data.sh $data $nj || exit 1;
 
 [ $(cat $alidir/cmvn_opts 2>/dev/null | wc -c) -gt 1 ] && [ -z "$cmvn_opts" ] && \
   echo "$0: warning: ignoring CMVN options from source directory $alidir"
@@ -161,6 +163,8 @@ while [ $x -lt $num_iters ]; do
   x=$[$x+1];
 done
 
+# accumulators a killed earlier run left behind (its iteration's `rm` never ran)
+rm -f $dir/[0-9]*.[0-9]*.acc
 # final.mdl / final.occs: copies, renamed into place (atomic)
 cp $dir/$x.mdl $dir/.final.mdl.tmp && mv -f $dir/.final.mdl.tmp $dir/final.mdl || exit 1;
 if [ -f $dir/$x.occs ]; then cp $dir/$x.occs $dir/.final.occs.tmp && mv -f $dir/.final.occs.tmp $dir/final.occs; fi

@@ -94,7 +94,7 @@ $norm_vars && cmvn_opts="--norm-vars $cmvn_opts"
 echo $cmvn_opts >$dir/cmvn_opts # keep track of options to CMVN.
 
 sdata=$data/split$nj;
-[[ -d $sdata && $data/feats.scp -ot $sdata ]] || utils/split_data.sh $data $nj || exit 1;
+utils/split_data.sh $data $nj || exit 1  # reuses a split only when complete and up to date
 
 # features: a data dir; hybrid applies CMVN, splicing and the transform itself
 splicedfeat_opts="$cmvn_opts --splice $left"

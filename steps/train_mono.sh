@@ -60,7 +60,9 @@ oov_sym=`cat $lang/oov.int` || exit 1;
 mkdir -p $dir/log
 echo $nj > $dir/num_jobs
 sdata=$data/split$nj;
-[[ -d $sdata && $data/feats.scp -ot $sdata ]] || utils/split_data.sh $data $nj || exit 1;
+# always run split_data.sh: it reuses a split only if every part has all its files, newer than the
+# sources (Kaldi's `[[ $data/feats.scp -ot $sdata ]]` test would reuse a split cut short by a kill)
+utils/split_data.sh $data $nj || exit 1;
 
 cp $lang/phones.txt $dir || exit 1;
 $norm_vars && cmvn_opts="--norm-vars $cmvn_opts"
@@ -139,6 +141,8 @@ while [ $x -lt $num_iters ]; do
   x=$[$x+1]
 done
 
+# accumulators a killed earlier run left behind (its iteration's `rm` never ran)
+rm -f $dir/[0-9]*.[0-9]*.acc
 # final.mdl / final.occs: copies, renamed into place (atomic)
 cp $dir/$x.mdl $dir/.final.mdl.tmp && mv -f $dir/.final.mdl.tmp $dir/final.mdl || exit 1;
 if [ -f $dir/$x.occs ]; then cp $dir/$x.occs $dir/.final.occs.tmp && mv -f $dir/.final.occs.tmp $dir/final.occs; fi

@@ -83,7 +83,7 @@ fi
 cp $lang/phones.txt $dir || exit 1;
 
 echo $nj >$dir/num_jobs
-[[ -d $sdata && $data/feats.scp -ot $sdata ]] || utils/split_data.sh $data $nj || exit 1;
+utils/split_data.sh $data $nj || exit 1  # reuses a split only when complete and up to date
 
 # Set up features.
 if [ -f $alidir/final.mat ]; then feat_type=lda; else feat_type=delta; fi

@@ -275,8 +275,38 @@ def read_model(path: str | os.PathLike) -> tuple[TransitionModel, AmDiagGmm]:
     return tm, am
 
 
+def check_model_finite(tm: TransitionModel, am: AmDiagGmm) -> None:
+    """Raise ``ValueError`` naming the first bad entries if the model holds NaN or ±inf as it would
+    be written (float32: a finite float64 beyond ~3.4e38 counts as inf).
+
+    Checked: transition log-probabilities and every pdf's gconsts, weights, means·inv-vars and
+    inverse variances. (Kaldi would write a −inf gconst of a zero-weight Gaussian; our text writer
+    cannot, and gmm-est removes such Gaussians, so −inf is refused too.)
+    """
+    problems = []
+    arrays = [("transition <LogProbs>", tm.log_probs)]  # index = transition-id
+    for p, g in enumerate(am.pdfs):
+        arrays += [(f"pdf {p} <GCONSTS>", g.gconsts), (f"pdf {p} <WEIGHTS>", g.weights),
+                   (f"pdf {p} <MEANS_INVVARS>", g.means_invvars), (f"pdf {p} <INV_VARS>", g.inv_vars)]
+    for name, values in arrays:
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = np.asarray(values, dtype=np.float64).astype(np.float32)
+        bad = ~np.isfinite(v)
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            problems.append(f"{name} has {int(bad.sum())} non-finite value(s), first {v[idx]} at index {idx}")
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise ValueError("; ".join(problems[:3]) + more)
+
+
 def write_model(path: str | os.PathLike, tm: TransitionModel, am: AmDiagGmm) -> None:
-    """Write a text ``.mdl`` atomically."""
+    """Write a text ``.mdl`` atomically; a model holding NaN/inf is refused (``ValueError``) and
+    ``path`` is left as it was (see :func:`check_model_finite`)."""
+    try:
+        check_model_finite(tm, am)
+    except ValueError as e:
+        raise ValueError(f"{path}: refusing to write a model with NaN/inf: {e}") from None
     with atomic_write(path) as f:
         f.write(tm.to_text())
         f.write(am.to_text())

@@ -57,7 +57,7 @@ cp $lang/phones.txt $dir/ || exit 1
 cp $lang/topo $dir/topo || exit 1
 echo $frame_subsampling_factor > $dir/frame_subsampling_factor
 sdata=$data/split$nj
-[[ -d $sdata && $data/feats.scp -ot $sdata ]] || utils/split_data.sh $data $nj || exit 1
+utils/split_data.sh $data $nj || exit 1  # reuses a split only when complete and up to date
 
 splice_opts=$(cat $alidir/splice_opts 2>/dev/null)
 cmvn_opts=$(cat $alidir/cmvn_opts 2>/dev/null)
