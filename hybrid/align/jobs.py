@@ -12,6 +12,8 @@ from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
+from hybrid.utils.progress import progress
+
 from hybrid.align.graph import TrainingGraphCompiler, equal_align, read_graphs, transition_costs, write_graphs
 
 log = logging.getLogger("hybrid.align")
@@ -158,7 +160,7 @@ def _align_stream(tm, am, graphs: str | os.PathLike | Iterable, feats: Iterable[
     tid2pdf = tm.tid2pdf.astype(np.int32)
     graphs_d = dict(read_graphs(graphs)) if isinstance(graphs, (str, os.PathLike)) else dict(graphs)
     seen = set()
-    for utt, x in feats:
+    for utt, x in progress(feats, "aligning", total=len(graphs_d)):
         g = graphs_d.get(utt)
         if g is None:
             log.warning("No graph for utterance %s", utt)

@@ -10,6 +10,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from hybrid.utils.progress import progress
+
 from hybrid.decode.decoder import DecoderOptions, decode_utterance
 from hybrid.decode.lattice import LatticeWriter
 from hybrid.fst.compact import CompactGraph
@@ -44,7 +46,7 @@ def decode_table(graph: CompactGraph, scores: Iterable[tuple[str, np.ndarray]], 
     writer = LatticeWriter(lat_wspecifier) if lat_wspecifier else None
     ok_all = False
     try:
-        for utt, ll in scores:
+        for utt, ll in progress(scores, "decoding"):
             try:
                 if callable(ll):  # scores computed lazily, so a failure is this utterance's
                     ll = ll()
