@@ -347,28 +347,4 @@ def lattice_scale_cmd(acoustic_scale, lm_scale, inv_acoustic_scale, lats_rspecif
 
 
 COMMANDS = [chain_gen_topo_cmd, chain_convert_ali_cmd, subsample_feats_cmd, chain_get_egs_cmd, chain_train_cmd,
-            chain_compute_prob_cmd, chain_compute_cmd]
-
-
-def _defined_elsewhere(name: str) -> bool:
-    """True when another ``cmd_*`` module already defines ``name`` (avoid a duplicate command)."""
-    import importlib
-    import pkgutil
-
-    import hybrid.cli as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name.startswith("cmd_") and info.name != "cmd_chain_train":
-            try:
-                mod = importlib.import_module(f"hybrid.cli.{info.name}")
-            except Exception:  # noqa: BLE001 - a broken module is reported by the discovery itself
-                continue
-            if any(c.name == name for c in getattr(mod, "COMMANDS", [])):
-                return True
-    return False
-
-
-for _c in (subsample_feats_cmd, lattice_scale_cmd):
-    if _c not in COMMANDS:
-        COMMANDS.append(_c)
-COMMANDS = [c for c in COMMANDS if c.name not in ("subsample-feats", "lattice-scale") or not _defined_elsewhere(c.name)]
+            chain_compute_prob_cmd, chain_compute_cmd, lattice_scale_cmd]

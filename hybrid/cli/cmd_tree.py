@@ -291,26 +291,4 @@ def tree_info_cmd(tree):
 
 
 COMMANDS = [acc_tree_stats_cmd, sum_tree_stats_cmd, cluster_phones_cmd, compile_questions_cmd, build_tree_cmd,
-            gmm_init_model_cmd, convert_ali_cmd, draw_tree_cmd, tree_info_cmd]
-
-
-def _defined_elsewhere(name: str) -> bool:
-    """True when another ``cmd_*`` module already defines ``name`` (avoid a duplicate-command error)."""
-    import importlib
-    import pkgutil
-
-    import hybrid.cli as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name.startswith("cmd_") and info.name != "cmd_tree":
-            try:
-                mod = importlib.import_module(f"hybrid.cli.{info.name}")
-            except Exception:  # noqa: BLE001 - a broken module is reported by the discovery itself
-                continue
-            if any(c.name == name for c in getattr(mod, "COMMANDS", [])):
-                return True
-    return False
-
-
-if not _defined_elsewhere("gmm-mixup"):
-    COMMANDS.append(gmm_mixup_cmd)
+            gmm_init_model_cmd, gmm_mixup_cmd, convert_ali_cmd, draw_tree_cmd, tree_info_cmd]
