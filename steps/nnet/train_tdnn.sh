@@ -83,17 +83,7 @@ if [ $stage -le 1 ]; then
 fi
 
 if [ $stage -le 2 ]; then
-  gpu_opt=no
-  nproc=$num_jobs_cpu
-  if [ "$use_gpu" != no ]; then
-    if python -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-      gpu_opt=yes; nproc=$num_gpus
-    elif [ "$use_gpu" = yes ]; then
-      echo "$0: --use-gpu yes but no GPU is available" 1>&2; exit 1
-    else
-      echo "$0: no GPU available; training on CPU"
-    fi
-  fi
+  . steps/nnet/choose_launcher.sh
   opts="--config-type $config_type --bottleneck-dim $bottleneck_dim --prefinal-bottleneck-dim $prefinal_bottleneck_dim"
   opts="$opts --num-epochs $num_epochs --initial-effective-lrate $initial_effective_lrate"
   opts="$opts --final-effective-lrate $final_effective_lrate --minibatch-size $minibatch_size"
@@ -102,12 +92,6 @@ if [ $stage -le 2 ]; then
   opts="$opts --diagnostic-interval $diagnostic_interval --max-models-combine $max_models_combine"
   opts="$opts --num-workers $num_workers --seed $seed --use-gpu $gpu_opt --amp $amp --cleanup-keep $cleanup_keep"
   [ -n "$hidden_dim" ] && opts="$opts --hidden-dim $hidden_dim"
-  if [ $nproc -gt 1 ]; then
-    launcher="python -m torch.distributed.run --standalone --nproc_per_node $nproc -m hybrid"
-  else
-    launcher="hybrid"
-  fi
-  echo "$0: training on $nproc $( [ $gpu_opt = yes ] && echo GPU || echo CPU) process(es); log in $dir/log/train.log"
   # options with spaces are passed separately (not through $opts) to keep their quoting
   $launcher nnet-train $opts ${splices:+--splices "$splices"} ${time_strides:+--time-strides "$time_strides"} \
     ${dropout_schedule:+--dropout-schedule "$dropout_schedule"} $dir/egs $dir > $dir/log/train.log 2>&1 \
