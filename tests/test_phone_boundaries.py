@@ -93,3 +93,22 @@ def test_read_ctm_and_cli(tmp_path):
     (tmp_path / "bad.ctm").write_text("u1 1 0.0 K\n")
     with pytest.raises(ValueError, match=r"bad.ctm:1"):
         read_ctm(tmp_path / "bad.ctm")
+
+
+def test_hyp_offset_and_signed_error():
+    # signed errors (hyp - ref) of the known-answer case: +5, -15, +30, 0, 0, +60 ms
+    res = boundary_accuracy(REF, HYP)
+    assert res["mean_signed_error_ms"] == pytest.approx((5 - 15 + 30 + 0 + 0 + 60) / 6)
+    # shifting every hypothesis time by +15 ms: errors 20, 0, 45, 15, 15, 75
+    res = boundary_accuracy(REF, HYP, hyp_offset=0.015)
+    assert res["mean_abs_error_ms"] == pytest.approx((20 + 0 + 45 + 15 + 15 + 75) / 6)
+    assert res["within"]["20"] == pytest.approx(4 / 6)
+    assert res["hyp_offset_ms"] == pytest.approx(15.0)
+
+
+def test_frame_centre_offset():
+    from hybrid.score.phone_boundaries import frame_centre_offset
+
+    # frames k-1 = [10k-10, 10k+15] ms and k = [10k, 10k+25] ms: centres 10k+2.5 and 10k+12.5
+    assert frame_centre_offset(25.0, 10.0) == pytest.approx(0.0075)
+    assert frame_centre_offset(10.0, 10.0) == 0.0

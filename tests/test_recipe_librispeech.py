@@ -81,7 +81,8 @@ TINY = ["--mono-subset", "0", "--num-dev-spk", "2", "--dev-set", "",
         "--tri2b-opts", "--num-iters 3 --max-iter-inc 2 --realign-iters 2 --mllt-iters 2",
         "--tri3b-leaves", "60", "--tri3b-gauss", "300",
         "--tri3b-opts", "--num-iters 3 --max-iter-inc 2 --realign-iters 2 --fmllr-iters 2",
-        "--tdnn-opts", "--config-type tdnn --hidden-dim 64 --num-epochs 1", "--use-gpu", "no"]
+        "--tdnn-opts", "--config-type tdnn --hidden-dim 64 --num-epochs 1", "--use-gpu", "no",
+        "--chain-leaves", "40", "--chain-opts", "--config-type tdnn --hidden-dim 64 --num-epochs 1"]
 
 
 @pytest.mark.slow
@@ -115,6 +116,9 @@ def test_mini_librispeech_recipe_end_to_end(tmp_path: Path):
             assert f"stage {n} " in out
     if (REPO / "steps" / "nnet" / "train_tdnn.sh").exists():
         assert "stage 7 tdnn:" in out
+    if (REPO / "steps" / "chain" / "train_tdnn.sh").exists():
+        assert "stage 8 chain:" in out
+        assert (s5 / "exp" / "chain" / "tdnn" / "decode_tgsmall_dev" / "scoring_kaldi" / "best_wer").is_file()
     results = (s5 / "RESULTS").read_text()
     assert "%WER" in results and "stage 3 mono" in results
     assert _snapshot(RECIPE) == before, "the recipe run wrote into the repo"

@@ -12,14 +12,7 @@ import click
 log = logging.getLogger("hybrid.chain")
 
 
-def _setup_logging(prog: str) -> None:
-    from hybrid.cli.cmd_nnet import _setup_logging as setup
-
-    setup(prog)
-
-
-def _bool(s: str) -> bool:
-    return str(s).lower() in ("true", "1", "yes")
+from hybrid.cli.cmd_nnet import _bool, _setup_logging, network_and_options, network_training_options  # noqa: F401
 
 
 def _csl(s: str) -> list[int]:
@@ -160,73 +153,28 @@ def chain_get_egs_cmd(chunk_width, frame_subsampling_factor, left_tolerance, rig
 
 
 @click.command("chain-train", context_settings={"show_default": True})
-@click.option("--config-type", type=click.Choice(["tdnn", "tdnnf"]), default="tdnnf")
-@click.option("--hidden-dim", type=int, default=None, help="Layer width (default 512 tdnn, 768 tdnnf).")
-@click.option("--bottleneck-dim", type=int, default=96)
-@click.option("--prefinal-bottleneck-dim", type=int, default=192)
-@click.option("--splices", default=None, help="Offsets of the plain TDNN layers.")
-@click.option("--time-strides", default=None, help="One TDNN-F layer per stride.")
-@click.option("--batchnorm", type=str, default="true")
-@click.option("--num-epochs", type=float, default=4.0)
-@click.option("--initial-effective-lrate", type=float, default=0.001)
-@click.option("--final-effective-lrate", type=float, default=0.0001)
-@click.option("--minibatch-size", type=int, default=64, help="Chunks per minibatch (per job).")
-@click.option("--chunk-width", type=int, default=150, help="Input frames per chunk (the egs').")
-@click.option("--frames-per-iter", type=int, default=400000)
-@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam")
-@click.option("--momentum", type=float, default=0.0)
+@network_training_options
 @click.option("--layer-l2-regularize", "l2_regularize", type=float, default=0.0,
-              help="Weight decay on the layers' weight matrices.")
+              help="Weight decay on the layers (Kaldi's per-layer l2-regularize).")
 @click.option("--l2-regularize", "chain_l2", type=float, default=0.00005,
               help="l2 on the chain output (Kaldi's --chain.l2-regularize).")
 @click.option("--xent-regularize", type=float, default=0.1)
 @click.option("--leaky-hmm-coefficient", type=float, default=0.1)
-@click.option("--max-param-change", type=float, default=2.0)
-@click.option("--max-change", type=float, default=0.75)
-@click.option("--dropout-schedule", default="")
-@click.option("--diagnostic-interval", type=int, default=1)
-@click.option("--max-models-combine", type=int, default=20)
-@click.option("--seed", type=int, default=0)
-@click.option("--num-workers", type=int, default=2)
-@click.option("--use-gpu", type=click.Choice(["yes", "no", "wait"]), default="no")
-@click.option("--amp", type=str, default="false")
-@click.option("--max-iters-this-run", type=int, default=-1)
-@click.option("--cleanup-keep", type=int, default=0)
 @click.option("--den-method", type=click.Choice(["auto", "csr", "index_add", "ell", "triton"]), default="auto",
               help="Denominator forward-backward implementation.")
 @click.argument("egs_dir")
 @click.argument("dir")
-def chain_train_cmd(config_type, hidden_dim, bottleneck_dim, prefinal_bottleneck_dim, splices, time_strides, batchnorm,
-                    chain_l2, xent_regularize, leaky_hmm_coefficient, use_gpu, amp, den_method, egs_dir, dir, **kw):
+def chain_train_cmd(chain_l2, xent_regularize, leaky_hmm_coefficient, den_method, egs_dir, dir, **kw):
     """Train a chain TDNN-F on chain egs (resumes from the last checkpoint in <dir>); under
     torchrun, one process per GPU.
 
     Usage: hybrid chain-train [options] <egs-dir> <dir>
     """
     _setup_logging("nnet3-chain-train")
-    import torch
-
     from hybrid.chain.loss import ChainOptions
     from hybrid.chain.train import train_chain
-    from hybrid.nnet.model import TdnnConfig
-    from hybrid.nnet.train import TrainOptions
 
-    if config_type == "tdnn":
-        cfg = TdnnConfig(hidden_dim=hidden_dim or 512)
-    else:
-        cfg = TdnnConfig(hidden_dim=hidden_dim or 768, splices="-1,0,1", time_strides="1,1,1,0,3,3,3,3,3,3,3,3",
-                         bottleneck_dim=bottleneck_dim, prefinal_bottleneck_dim=prefinal_bottleneck_dim)
-    if splices is not None:
-        cfg.splices = splices
-    if time_strides is not None:
-        cfg.time_strides = time_strides
-    cfg.batchnorm = _bool(batchnorm)
-    device = "cpu"
-    if use_gpu in ("yes", "wait"):
-        if not torch.cuda.is_available():
-            raise click.ClickException("--use-gpu yes but no CUDA device is available")
-        device = "cuda"
-    opts = TrainOptions(device=device, amp=_bool(amp), **kw)
+    cfg, opts = network_and_options(**kw)
     copts = ChainOptions(leaky_hmm_coefficient=leaky_hmm_coefficient, l2_regularize=chain_l2,
                          xent_regularize=xent_regularize)
     summary = train_chain(egs_dir, dir, cfg, opts, copts, den_method=den_method)

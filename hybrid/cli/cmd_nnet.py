@@ -47,49 +47,50 @@ def nnet_get_egs(num_utts_subset, valid_fraction, seed, cmvn, norm_vars, data_di
                 seed=seed, cmvn=_bool(cmvn), norm_vars=_bool(norm_vars))
 
 
-@click.command("nnet-train", context_settings={"show_default": True})
-@click.option("--config-type", type=click.Choice(["tdnn", "tdnnf"]), default="tdnnf",
-              help="tdnn: plain relu-batchnorm TDNN; tdnnf: tdnn_1k-style factorized TDNN.")
-@click.option("--hidden-dim", type=int, default=None, help="Layer width (default 512 tdnn, 768 tdnnf).")
-@click.option("--bottleneck-dim", type=int, default=96, help="TDNN-F bottleneck.")
-@click.option("--prefinal-bottleneck-dim", type=int, default=192)
-@click.option("--splices", default=None, help="Offsets of the plain TDNN layers, e.g. '-2,-1,0,1,2 -1,0,1'.")
-@click.option("--time-strides", default=None, help="One TDNN-F layer per stride, e.g. '1,1,1,0,3,3,3'.")
-@click.option("--batchnorm", type=str, default="true")
-@click.option("--num-epochs", type=float, default=4.0)
-@click.option("--initial-effective-lrate", type=float, default=0.001)
-@click.option("--final-effective-lrate", type=float, default=0.0001)
-@click.option("--minibatch-size", type=int, default=64, help="Chunks per minibatch (per job).")
-@click.option("--chunk-width", type=int, default=150)
-@click.option("--frames-per-iter", type=int, default=400000, help="Frames per job per iteration.")
-@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam")
-@click.option("--momentum", type=float, default=0.0)
-@click.option("--l2-regularize", type=float, default=0.0)
-@click.option("--max-param-change", type=float, default=2.0)
-@click.option("--max-change", type=float, default=0.75)
-@click.option("--dropout-schedule", default="", help="Kaldi's, e.g. '0,0@0.20,0.5@0.50,0'.")
-@click.option("--diagnostic-interval", type=int, default=1)
-@click.option("--max-models-combine", type=int, default=20)
-@click.option("--seed", type=int, default=0)
-@click.option("--num-workers", type=int, default=2, help="DataLoader worker processes.")
-@click.option("--use-gpu", type=click.Choice(["yes", "no", "wait"]), default="no")
-@click.option("--amp", type=str, default="false", help="bf16 autocast on GPU.")
-@click.option("--max-iters-this-run", type=int, default=-1, help="Stop after this many iterations (resumable).")
-@click.option("--cleanup-keep", type=int, default=0, help=">0: keep only the last N checkpoints (+ every 100th).")
-@click.argument("egs_dir")
-@click.argument("dir")
-def nnet_train(config_type, hidden_dim, bottleneck_dim, prefinal_bottleneck_dim, splices, time_strides, batchnorm,
-               use_gpu, amp, egs_dir, dir, **kw):
-    """Train a TDNN on egs (resumes from the last checkpoint in <dir>). Under torchrun, one
-    process per GPU (DistributedDataParallel).
+def network_training_options(f):
+    """The network and schedule options shared by ``nnet-train`` and ``chain-train`` (Kaldi's
+    train_dnn.py / chain/train.py names); each command adds its own regularization options."""
+    opts = [
+        click.option("--config-type", type=click.Choice(["tdnn", "tdnnf"]), default="tdnnf",
+                     help="tdnn: plain relu-batchnorm TDNN; tdnnf: tdnn_1k-style factorized TDNN."),
+        click.option("--hidden-dim", type=int, default=None, help="Layer width (default 512 tdnn, 768 tdnnf)."),
+        click.option("--bottleneck-dim", type=int, default=96, help="TDNN-F bottleneck."),
+        click.option("--prefinal-bottleneck-dim", type=int, default=192),
+        click.option("--splices", default=None, help="Offsets of the plain TDNN layers, e.g. '-2,-1,0,1,2 -1,0,1'."),
+        click.option("--time-strides", default=None, help="One TDNN-F layer per stride, e.g. '1,1,1,0,3,3,3'."),
+        click.option("--batchnorm", type=str, default="true"),
+        click.option("--num-epochs", type=float, default=4.0),
+        click.option("--initial-effective-lrate", type=float, default=0.001),
+        click.option("--final-effective-lrate", type=float, default=0.0001),
+        click.option("--minibatch-size", type=int, default=64, help="Chunks per minibatch (per job)."),
+        click.option("--chunk-width", type=int, default=150, help="Input frames per chunk (the egs')."),
+        click.option("--frames-per-iter", type=int, default=400000, help="Frames per job per iteration."),
+        click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam"),
+        click.option("--momentum", type=float, default=0.0),
+        click.option("--max-param-change", type=float, default=2.0),
+        click.option("--max-change", type=float, default=0.75),
+        click.option("--dropout-schedule", default="", help="Kaldi's, e.g. '0,0@0.20,0.5@0.50,0'."),
+        click.option("--diagnostic-interval", type=int, default=1),
+        click.option("--max-models-combine", type=int, default=20),
+        click.option("--seed", type=int, default=0),
+        click.option("--num-workers", type=int, default=2, help="DataLoader worker processes."),
+        click.option("--use-gpu", type=click.Choice(["yes", "no", "wait"]), default="no"),
+        click.option("--amp", type=str, default="false", help="bf16 autocast on GPU."),
+        click.option("--max-iters-this-run", type=int, default=-1, help="Stop after this many iterations (resumable)."),
+        click.option("--cleanup-keep", type=int, default=0, help=">0: keep only the last N checkpoints (+ every 100th)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
 
-    Usage: hybrid nnet-train [options] <egs-dir> <dir>
-    """
-    _setup_logging("nnet-train")
+
+def network_and_options(config_type, hidden_dim, bottleneck_dim, prefinal_bottleneck_dim, splices, time_strides,
+                        batchnorm, use_gpu, amp, **kw):
+    """(TdnnConfig, TrainOptions) from the options of :func:`network_training_options`."""
     import torch
 
     from hybrid.nnet.model import TdnnConfig
-    from hybrid.nnet.train import TrainOptions, train
+    from hybrid.nnet.train import TrainOptions
 
     if config_type == "tdnn":
         cfg = TdnnConfig(hidden_dim=hidden_dim or 512)
@@ -106,7 +107,24 @@ def nnet_train(config_type, hidden_dim, bottleneck_dim, prefinal_bottleneck_dim,
         if not torch.cuda.is_available():
             raise click.ClickException("--use-gpu yes but no CUDA device is available")
         device = "cuda"
-    opts = TrainOptions(device=device, amp=_bool(amp), **kw)
+    return cfg, TrainOptions(device=device, amp=_bool(amp), **kw)
+
+
+@click.command("nnet-train", context_settings={"show_default": True})
+@network_training_options
+@click.option("--l2-regularize", type=float, default=0.0)
+@click.argument("egs_dir")
+@click.argument("dir")
+def nnet_train(egs_dir, dir, **kw):
+    """Train a TDNN on egs (resumes from the last checkpoint in <dir>). Under torchrun, one
+    process per GPU (DistributedDataParallel).
+
+    Usage: hybrid nnet-train [options] <egs-dir> <dir>
+    """
+    _setup_logging("nnet-train")
+    from hybrid.nnet.train import train
+
+    cfg, opts = network_and_options(**kw)
     summary = train(egs_dir, dir, cfg, opts)
     logging.info("%s", summary)
 

@@ -49,13 +49,19 @@ def prepare_synth_cmd(out_dir: str, num_train_spk: int, num_test_spk: int, utts_
               help="drop: compare non-silence phones only; match: sequences incl. SIL must be equal.")
 @click.option("--phone-symbol-table", type=click.Path(exists=True, dir_okay=False), default=None,
               help="phones.txt, to map integer phone ids in the CTMs (ali-to-phones --ctm-output) to names.")
+@click.option("--hyp-offset", default="0", show_default=True,
+              help="Seconds added to every hypothesis time; 'frame-centre' = (frame length - shift)/2 = "
+                   "0.0075 for 25/10 ms frames (the boundary halfway between two frames' centres).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def phone_boundary_accuracy_cmd(ref_ctm: str, hyp_ctm: str, tolerances: str, silence: str,
-                                phone_symbol_table: str | None, as_json: bool) -> None:
-    """Share of phone boundaries of HYP_CTM within each tolerance of REF_CTM, and mean error."""
+                                phone_symbol_table: str | None, hyp_offset: str, as_json: bool) -> None:
+    """Share of phone boundaries of HYP_CTM within each tolerance of REF_CTM, and mean error.
+
+    Kaldi's CTM times put a boundary at the start of the first frame's window; --hyp-offset
+    frame-centre compares the point halfway between the two frames' centres instead."""
     import json
 
-    from hybrid.score.phone_boundaries import boundary_accuracy, format_report, read_ctm
+    from hybrid.score.phone_boundaries import boundary_accuracy, format_report, frame_centre_offset, read_ctm
 
     phone_map = None
     if phone_symbol_table:
@@ -65,7 +71,12 @@ def phone_boundary_accuracy_cmd(ref_ctm: str, hyp_ctm: str, tolerances: str, sil
         phone_map = {str(i): s for s, i in table.items()}
         phone_map.update({s: s for s, _ in table.items()})
     tols = [float(t) for t in tolerances.split(",") if t.strip()]
-    res = boundary_accuracy(read_ctm(ref_ctm, phone_map), read_ctm(hyp_ctm, phone_map), tols, silence=silence)
+    try:
+        offset = frame_centre_offset() if hyp_offset in ("frame-centre", "frame-center") else float(hyp_offset)
+    except ValueError:
+        raise click.BadParameter(f"{hyp_offset!r}: a number of seconds or 'frame-centre'", param_hint="--hyp-offset")
+    res = boundary_accuracy(read_ctm(ref_ctm, phone_map), read_ctm(hyp_ctm, phone_map), tols, silence=silence,
+                            hyp_offset=offset)
     click.echo(json.dumps(res, indent=1) if as_json else format_report(res))
 
 

@@ -92,8 +92,15 @@ def _boundaries_match(ref: list[tuple[str, float, float]], hyp: list[tuple[str, 
 
 def boundary_accuracy(ref_ctm: Mapping[str, Sequence[tuple[str, float, float]]],
                       hyp_ctm: Mapping[str, Sequence[tuple[str, float, float]]],
-                      tolerances_ms: Iterable[float] = (10, 20, 25, 50), silence: str = "drop") -> dict:
+                      tolerances_ms: Iterable[float] = (10, 20, 25, 50), silence: str = "drop",
+                      hyp_offset: float = 0.0) -> dict:
     """Fraction of phone boundaries within each tolerance, and the mean absolute boundary error.
+
+    ``hyp_offset`` (seconds) is added to every hypothesis time before comparing: 0 compares Kaldi's
+    CTM times (a boundary at frame ``k`` is at ``k * frame_shift``, the *start* of frame ``k``'s
+    window); ``(frame_length - frame_shift) / 2`` (7.5 ms for 25/10 ms frames) puts it halfway between
+    the centres of the last frame of one phone and the first frame of the next (see
+    :func:`frame_centre_offset`). ``mean_signed_error_ms`` (hyp - ref) shows such a constant bias.
 
     ``ref_ctm``/``hyp_ctm``: utt -> [(phone, start, dur)] in seconds (as :func:`read_ctm` returns).
     Returns a dict with ``num_boundaries``, ``within`` ({tolerance_ms: fraction}, a boundary counts as
@@ -117,21 +124,30 @@ def boundary_accuracy(ref_ctm: Mapping[str, Sequence[tuple[str, float, float]]],
             skipped["phone_mismatch"].append(utt)
             continue
         compared += 1
-        errors.extend(abs(r - h) * 1000.0 for r, h in pairs)
+        errors.extend((h + hyp_offset - r) * 1000.0 for r, h in pairs)
     skipped["not_in_ref"] = sorted(u for u in hyp_ctm if u not in ref_ctm)
-    err = np.asarray(errors, dtype=np.float64)
+    signed = np.asarray(errors, dtype=np.float64)
+    err = np.abs(signed)
     n = int(err.size)
     return {
         "num_boundaries": n,
         "within": {_tol_key(t): (float(np.mean(err <= t + 1e-6)) if n else float("nan")) for t in tols},
         "mean_abs_error_ms": float(err.mean()) if n else float("nan"),
         "median_abs_error_ms": float(np.median(err)) if n else float("nan"),
+        "mean_signed_error_ms": float(signed.mean()) if n else float("nan"),
+        "hyp_offset_ms": 1000.0 * hyp_offset,
         "num_utts_compared": compared,
         "num_utts_skipped": sum(len(v) for v in skipped.values()),
         "skipped": {k: len(v) for k, v in skipped.items()},
         "skipped_utts": {k: v[:20] for k, v in skipped.items() if v},
         "silence": silence,
     }
+
+
+def frame_centre_offset(frame_length_ms: float = 25.0, frame_shift_ms: float = 10.0) -> float:
+    """Seconds from the start of frame ``k``'s window (Kaldi's CTM time, snip-edges) to the point halfway
+    between the centres of frames ``k-1`` and ``k``: ``(frame_length - frame_shift) / 2``."""
+    return (frame_length_ms - frame_shift_ms) / 2000.0
 
 
 def _tol_key(t: float) -> str:
@@ -145,6 +161,8 @@ def format_report(res: dict) -> str:
         lines.append(f"%within {t}ms {100 * frac:.2f} [ {res['num_boundaries']} boundaries, "
                      f"{res['num_utts_compared']} utterances ]")
     lines.append(f"mean abs boundary error {res['mean_abs_error_ms']:.2f} ms, median {res['median_abs_error_ms']:.2f} ms")
+    lines.append(f"mean signed error (hyp - ref) {res['mean_signed_error_ms']:+.2f} ms, "
+                 f"hypothesis times shifted by {res['hyp_offset_ms']:+.2f} ms")
     sk = res["skipped"]
     lines.append(f"Compared {res['num_utts_compared']} utterances, skipped {res['num_utts_skipped']} "
                  f"({sk['not_in_hyp']} not in hyp, {sk['not_in_ref']} not in ref, "

@@ -16,8 +16,9 @@
 #   4 tri1 (deltas, 2000 leaves / 10000 Gaussians)
 #   5 tri2b (LDA+MLLT, 2500 / 15000)
 #   6 tri3b (LDA+MLLT+SAT, 2500 / 15000), fMLLR decoding and alignment
-#   7 TDNN (cross-entropy)                            [when steps/nnet/ scripts exist]
-#   8 chain (LF-MMI)                                  [when steps/chain/ scripts exist]
+#   7 TDNN (cross-entropy on the tri3b alignments, 40-dim hires MFCC), decoded through the tri3b graph
+#   8 chain (LF-MMI): chain topology, left-biphone tree (--chain-leaves), den.fst, LF-MMI training
+#     (steps/chain/train_tdnn.sh), graph with --self-loop-scale 1.0, decode
 #   9 RESULTS
 # A later stage whose script does not exist yet prints "stage N: <script> not available yet,
 # skipping" and the recipe goes on. Differences from Kaldi's: no tgmed/tglarge rescoring (the LM is
@@ -52,8 +53,10 @@ tdnn_script=steps/nnet/train_tdnn.sh          # <data-hires> <ali-dir> <exp-dir>
 tdnn_opts=                                    # e.g. "--config-type tdnn --num-epochs 2"
 use_gpu=                                      # yes|wait|no; default: wait with nvidia-smi, else no
 tdnn_decode_script=steps/nnet/decode.sh       # <graph-dir> <data> <decode-dir>
-chain_script=steps/chain/train_tdnn.sh        # <data> <lang> <ali-dir> <exp-dir>
-chain_decode_script=steps/nnet/decode.sh
+chain_script=steps/chain/train_tdnn.sh        # <data> <lang> <ali-dir> <exp-dir> (topology, tree, LF-MMI)
+chain_decode_script=steps/chain/decode.sh
+chain_leaves=2000                             # Kaldi's mini_librispeech tree_sp: 3500 on 3x speed-perturbed data
+chain_opts=                                   # options of steps/chain/train.sh, e.g. "--num-epochs 2 --hidden-dim 256"
 
 . ./cmd.sh
 . ./path.sh
@@ -200,10 +203,14 @@ fi
 
 if run_stage 8 && have 8 $chain_script $chain_decode_script; then
   t0=$(date +%s)
-  $chain_script --cmd "$cuda_cmd" data/$train $lang exp/tri3b_ali_$train exp/chain
-  $chain_decode_script --nj $decode_nj --cmd "$decode_cmd" --acwt 1.0 exp/chain/graph data/$dev \
-    exp/chain/decode_nosp_tgsmall_$dev
-  local/stage_time.sh 8 chain "$t0" "$(best_wer exp/chain/decode_nosp_tgsmall_$dev)"
+  [ -z "$use_gpu" ] && { nvidia-smi >/dev/null 2>&1 && use_gpu=wait || use_gpu=no; }
+  # needs data/${train}_hires and data/${dev}_hires from stage 7
+  $chain_script --cmd "$train_cmd" --use-gpu $use_gpu --num-leaves $chain_leaves --train-opts "$chain_opts" \
+    data/$train $lang exp/tri3b_ali_$train exp/chain/tdnn
+  utils/mkgraph.sh --self-loop-scale 1.0 $lang_test exp/chain/tdnn exp/chain/tdnn/graph_tgsmall
+  $chain_decode_script --nj $decode_nj --cmd "$decode_cmd" --acwt 1.0 --post-decode-acwt 10.0 \
+    exp/chain/tdnn/graph_tgsmall data/${dev}_hires exp/chain/tdnn/decode_tgsmall_$dev
+  local/stage_time.sh 8 chain "$t0" "$(best_wer exp/chain/tdnn/decode_tgsmall_$dev)"
 fi
 
 if run_stage 9; then

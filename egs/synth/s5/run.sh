@@ -5,15 +5,15 @@
 # phone-boundary accuracy. Run from this directory:
 #   ./run.sh [--stage N] [--stop-stage M] [--nj N] [--seed S] [--corpus-dir DIR]
 # Stages:
-#   0 corpus: hybrid prepare-synth (12 train + 4 test speakers x 25 utterances, seeded) -> data/{train,test}
+#   0 corpus: hybrid prepare-synth (16 train + 4 test speakers x 50 utterances, seeded) -> data/{train,test}
 #   1 lang (data/lang, G-free) + trigram LM on the training transcripts -> G in data/lang_test
 #   2 MFCC + CMVN
 #   3 mono: train, graph, decode test, align train (+ alignment accuracy, TextGrids in exp/mono_ali/textgrid)
 #   4 tri1 (deltas): train, graph, decode, align
 #   5 tri2b (LDA+MLLT): train, graph, decode, align
 #   6 tri3b (SAT): train, graph, decode (fMLLR), align (fMLLR)
-#   7 TDNN (cross-entropy, on tri3b alignments)       [when steps/nnet/ scripts exist]
-#   8 chain (LF-MMI)                                  [when steps/chain/ scripts exist]
+#   7 TDNN (cross-entropy, on tri3b alignments; 40-dim hires MFCC), decoded through the tri3b graph
+#   8 chain (LF-MMI): chain topology, left-biphone tree, den.fst, LF-MMI training, graph, decode
 #   9 RESULTS (WER per decode, alignment accuracy per system, wall time per stage, machine)
 # A later stage whose script does not exist yet prints "stage N: <script> not available yet,
 # skipping" and the recipe goes on, so it always runs end to end with what exists.
@@ -29,13 +29,13 @@ nj=2
 seed=777            # Gaussian splitting etc.
 corpus_seed=1       # sentences and speakers
 corpus_dir=downloads/synth
-num_train_spk=12
+num_train_spk=16
 num_test_spk=4
-utts_per_spk=25
-num_sentences=300
+utts_per_spk=50
+num_sentences=400
 lm_order=3
 boost_silence=1.25
-# system sizes (small corpus: ~0.2 h of training audio)
+# system sizes (small corpus: ~0.5 h of training audio)
 mono_totgauss=1000
 tri1_leaves=500;  tri1_gauss=3000
 tri2b_leaves=600; tri2b_gauss=4000
@@ -46,12 +46,14 @@ tri1_opts=
 tri2b_opts=
 tri3b_opts=
 tdnn_script=steps/nnet/train_tdnn.sh          # <data-hires> <ali-dir> <exp-dir>
-tdnn_opts=                                    # e.g. "--config-type tdnn --num-epochs 2"
+# network sizes for ~0.5 h of audio, small enough to train on CPU in minutes (2 gloo processes)
+tdnn_opts="--config-type tdnn --hidden-dim 256 --num-epochs 8 --num-jobs-cpu 2"
 use_gpu=                                      # yes|wait|no; default: wait with nvidia-smi, else no
 tdnn_decode_script=steps/nnet/decode.sh       # <graph-dir> <data> <decode-dir>
-chain_script=steps/chain/train_tdnn.sh        # <data> <lang> <ali-dir> <exp-dir>
-chain_decode_script=steps/nnet/decode.sh
-
+chain_script=steps/chain/train_tdnn.sh        # <data> <lang> <ali-dir> <exp-dir> (topology, tree, LF-MMI)
+chain_decode_script=steps/chain/decode.sh
+chain_leaves=300
+chain_opts="--config-type tdnn --hidden-dim 256 --num-epochs 8 --num-jobs-cpu 2"
 . ./cmd.sh
 . ./path.sh
 . utils/parse_options.sh
@@ -168,14 +170,21 @@ if run_stage 7 && have 7 $tdnn_script $tdnn_decode_script; then
   done
   $tdnn_script --cmd "$cuda_cmd" --use-gpu $use_gpu $tdnn_opts data/train_hires exp/tri3b_ali exp/tdnn
   $tdnn_decode_script --nj $(nj_for test) --cmd "$decode_cmd" exp/tri3b/graph data/test_hires exp/tdnn/decode
+  hybrid plot-accuracy exp/tdnn --out exp/tdnn/accuracy.png
   local/stage_time.sh 7 tdnn "$t0" "$(best_wer exp/tdnn/decode)"
 fi
 
 if run_stage 8 && have 8 $chain_script $chain_decode_script; then
   t0=$(date +%s)
-  $chain_script --cmd "$cuda_cmd" data/train data/lang exp/tri3b_ali exp/chain
-  $chain_decode_script --nj $(nj_for test) --cmd "$decode_cmd" --acwt 1.0 exp/chain/graph data/test exp/chain/decode
-  local/stage_time.sh 8 chain "$t0" "$(best_wer exp/chain/decode)"
+  [ -z "$use_gpu" ] && { nvidia-smi >/dev/null 2>&1 && use_gpu=wait || use_gpu=no; }
+  # needs data/train_hires and data/test_hires from stage 7
+  $chain_script --cmd "$train_cmd" --use-gpu $use_gpu --num-leaves $chain_leaves --train-opts "$chain_opts" \
+    data/train data/lang exp/tri3b_ali exp/chain/tdnn
+  utils/mkgraph.sh --self-loop-scale 1.0 data/lang_test exp/chain/tdnn exp/chain/tdnn/graph
+  $chain_decode_script --nj $(nj_for test) --cmd "$decode_cmd" --acwt 1.0 --post-decode-acwt 10.0 \
+    exp/chain/tdnn/graph data/test_hires exp/chain/tdnn/decode
+  hybrid plot-accuracy exp/chain/tdnn --out exp/chain/tdnn/accuracy.png
+  local/stage_time.sh 8 chain "$t0" "$(best_wer exp/chain/tdnn/decode)"
 fi
 
 if run_stage 9; then

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Chain (LF-MMI) TDNN-F on AN4, in the shape of Kaldi's local/chain/run_tdnn.sh:
-#  1. lang with the chain topology (1 state, separate forward/self-loop pdfs);
-#  2. a left-biphone tree from the tri3b alignments of speed-perturbed train, frame-subsampling 3;
-#  3. den.fst (phone 4-gram), egs, LF-MMI training (+ xent regularization) on 40-dim hires MFCC;
-#  4. graph with --self-loop-scale 1.0, decode at acwt 1.0, lattices scaled by 10 for scoring.
+#  stage 0 (steps/chain/train_tdnn.sh): lang with the chain topology (1 state, separate
+#     forward/self-loop pdfs); a left-biphone tree from the tri3b alignments of speed-perturbed
+#     train, frame-subsampling 3; den.fst (phone 4-gram), egs, LF-MMI training (+ xent
+#     regularization) on 40-dim hires MFCC;
+#  stage 1: graph with --self-loop-scale 1.0, decode at acwt 1.0, lattices scaled by 10 for scoring.
 # Needs local/run_tdnn.sh's data (data/train_sp_hires, data/test_hires, exp/tri3b_ali_sp).
 stage=0
 stop_stage=100
@@ -23,18 +24,12 @@ tree_dir=exp/chain/tree
 set -euo pipefail
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
-if run_stage 0; then
-  steps/chain/gen_topo.sh data/lang data/lang_chain
+if run_stage 0; then   # chain topology, left-biphone tree, den.fst, egs, LF-MMI training
+  steps/chain/train_tdnn.sh --cmd "$train_cmd" --use-gpu $use_gpu --num-leaves $num_leaves \
+    --frame-subsampling-factor 3 --lang-chain data/lang_chain --tree-dir $tree_dir \
+    --train-opts "$den_opts $train_opts" data/train_sp data/lang exp/tri3b_ali_sp $dir
 fi
 if run_stage 1; then
-  steps/chain/build_tree.sh --cmd "$train_cmd" --frame-subsampling-factor 3 \
-    --context-opts "--context-width=2 --central-position=1" \
-    $num_leaves data/train_sp data/lang_chain exp/tri3b_ali_sp $tree_dir
-fi
-if run_stage 2; then   # den.fst, egs, model files, LF-MMI training
-  steps/chain/train.sh --cmd "$train_cmd" --use-gpu $use_gpu $den_opts $train_opts data/train_sp_hires $tree_dir $dir
-fi
-if run_stage 3; then
   utils/mkgraph.sh --self-loop-scale 1.0 data/lang $dir $dir/graph
   steps/chain/decode.sh --nj $nj --cmd "$decode_cmd" --use-gpu $use_gpu --acwt 1.0 --post-decode-acwt 10.0 \
     $dir/graph data/test_hires $dir/decode

@@ -16,6 +16,10 @@ done
 hybrid ali-to-phones --ctm-output --phone-symbol-table $lang/phones.txt $dir/final.mdl $dir $dir/phone.ctm || exit 1
 hybrid phone-boundary-accuracy $data/phones.ctm $dir/phone.ctm > $dir/boundary_accuracy.txt || exit 1
 hybrid phone-boundary-accuracy --json $data/phones.ctm $dir/phone.ctm > $dir/boundary_accuracy.json || exit 1
-awk -v d=$dir '/^%within 20ms/ {w20=$3} /^%within 10ms/ {w10=$3} /^mean abs/ {m=$5}
-  END {printf "%s: %s%% of phone boundaries within 20 ms (%s%% within 10 ms), mean error %s ms\n", d, w20, w10, m}' \
+# the same with boundaries halfway between frame centres (k * shift + (length - shift) / 2)
+hybrid phone-boundary-accuracy --hyp-offset frame-centre $data/phones.ctm $dir/phone.ctm \
+  > $dir/boundary_accuracy_centre.txt || exit 1
+c20=$(awk '/^%within 20ms/ {print $3}' $dir/boundary_accuracy_centre.txt)
+awk -v d=$dir -v c20=$c20 '/^%within 20ms/ {w20=$3} /^%within 10ms/ {w10=$3} /^mean abs/ {m=$5}
+  END {printf "%s: %s%% of phone boundaries within 20 ms (%s%% within 10 ms), mean error %s ms; %s%% within 20 ms at frame centres\n", d, w20, w10, m, c20}' \
   $dir/boundary_accuracy.txt
