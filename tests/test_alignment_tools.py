@@ -113,3 +113,17 @@ def test_ali_to_phones_ctm(tmp_path, tm):
     assert lines[1] == "utt1 1 0.08 0.06 2"
     r = CliRunner().invoke(main, ["ali-to-phones", str(tmp_path / "final.mdl"), str(tmp_path / "ali.1.gz"), "-"])
     assert r.output.strip() == "utt1 1 2 3 4 1"
+
+
+def test_ali_to_phones_ctm_frame_centre(tmp_path, tm):
+    """--frame-offset frame-centre: every time + (25 - 10) / 2 ms, durations unchanged."""
+    ali = path_ali(tm, SPEC)
+    _write_model_and_ali(tmp_path, tm, ali)
+    args = ["ali-to-phones", "--ctm-output", str(tmp_path / "final.mdl"), str(tmp_path / "ali.1.gz"), "-"]
+    r = CliRunner().invoke(main, args[:2] + ["--frame-offset", "frame-centre"] + args[2:])
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().split("\n")
+    assert lines[0] == "utt1 1 0.0075 0.0800 1"
+    assert lines[1] == "utt1 1 0.0875 0.0600 2"
+    r = CliRunner().invoke(main, args[:2] + ["--frame-offset", "soon"] + args[2:])
+    assert r.exit_code != 0 and "frame offset 'soon'" in r.output

@@ -69,24 +69,40 @@ def show_alignments(phones_txt, model, alignments, utts):
         raise click.ClickException(f"utterance(s) not found in {alignments}: {' '.join(sorted(missing))}")
 
 
+def _ctm_times(frame_shift: float, frame_offset: str) -> tuple[float, int]:
+    """(offset in seconds, decimals) for CTM times from ``--frame-shift``/``--frame-offset``."""
+    from hybrid.io.ctm import parse_frame_offset, time_precision
+
+    try:
+        off = parse_frame_offset(frame_offset)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--frame-offset")
+    return off, time_precision(frame_shift, off)
+
+
 @click.command("ali-to-phones")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.argument("alignments")
 @click.argument("output")
 @click.option("--ctm-output", is_flag=True, help="Write a CTM (utt 1 start dur phone) instead of phone sequences.")
 @click.option("--frame-shift", default=0.01, show_default=True, type=float)
+@click.option("--frame-offset", default="0", show_default=True,
+              help="Seconds added to every time. 0: Kaldi's times (a segment starting at frame k starts at "
+                   "k * frame-shift, the start of frame k's window); 'frame-centre': + (25 - 10) / 2 ms, the point "
+                   "halfway between the centres of the frames on either side of each boundary.")
 @click.option("--per-frame", is_flag=True, help="One phone per frame.")
 @click.option("--write-lengths", is_flag=True, help="Write 'phone length' pairs separated by ';'.")
 @click.option("--phone-symbol-table", type=click.Path(exists=True, dir_okay=False),
               help="Write phone names instead of ids (Kaldi pipes through int2sym.pl for this).")
-def ali_to_phones(model, alignments, output, ctm_output, frame_shift, per_frame, write_lengths, phone_symbol_table):
+def ali_to_phones(model, alignments, output, ctm_output, frame_shift, frame_offset, per_frame, write_lengths,
+                  phone_symbol_table):
     """Convert alignments to phone sequences or a phone CTM (Kaldi's ali-to-phones)."""
     from hybrid.hmm import phone_segments, read_transition_model
     from hybrid.io import read_symbols
 
     tm = read_transition_model(model)
     names = read_symbols(phone_symbol_table) if phone_symbol_table else None
-    prec = 2 if frame_shift >= 0.01 else 3
+    off, prec = _ctm_times(frame_shift, frame_offset)
 
     def name(p: int) -> str:
         return names[p] if names else str(p)
@@ -96,7 +112,8 @@ def ali_to_phones(model, alignments, output, ctm_output, frame_shift, per_frame,
             segs = phone_segments(tm, ali)
             if ctm_output:
                 for s in segs:
-                    f.write(f"{utt} 1 {s.start * frame_shift:.{prec}f} {s.length * frame_shift:.{prec}f} {name(s.label)}\n")
+                    f.write(f"{utt} 1 {s.start * frame_shift + off:.{prec}f} {s.length * frame_shift:.{prec}f} "
+                            f"{name(s.label)}\n")
             elif write_lengths:
                 f.write(f"{utt} " + " ; ".join(f"{name(s.label)} {s.length}" for s in segs) + " \n")
             elif per_frame:
@@ -148,8 +165,12 @@ def _read_text_ids(text_path: str, words):
 @click.argument("text", type=click.Path(exists=True, dir_okay=False))
 @click.argument("output")
 @click.option("--frame-shift", default=0.01, show_default=True, type=float)
+@click.option("--frame-offset", default="0", show_default=True,
+              help="Seconds added to every time. 0: Kaldi's times (a segment starting at frame k starts at "
+                   "k * frame-shift, the start of frame k's window); 'frame-centre': + (25 - 10) / 2 ms, the point "
+                   "halfway between the centres of the frames on either side of each boundary.")
 @click.option("--print-silence", default=False, type=bool, show_default=True)
-def ali_to_word_ctm(lang_dir, model, alignments, text, output, frame_shift, print_silence):
+def ali_to_word_ctm(lang_dir, model, alignments, text, output, frame_shift, frame_offset, print_silence):
     """Word CTM from training alignments and transcripts (steps/get_train_ctm.sh's pipeline:
     linear-to-nbest | lattice-align-words | nbest-to-ctm)."""
     from hybrid.hmm import phone_segments, read_transition_model, read_word_boundary, word_segments
@@ -160,7 +181,7 @@ def ali_to_word_ctm(lang_dir, model, alignments, text, output, frame_shift, prin
     words = read_symbols(lang / "words.txt")
     wb = read_word_boundary(lang / "phones" / "word_boundary.int")
     transcripts = _read_text_ids(text, words)
-    prec = 2 if frame_shift >= 0.01 else 3
+    off, prec = _ctm_times(frame_shift, frame_offset)
     n_done = n_err = 0
     with _out(output) as f:
         for utt, ali in _alignments(alignments):
@@ -178,7 +199,7 @@ def ali_to_word_ctm(lang_dir, model, alignments, text, output, frame_shift, prin
                 if s.label == 0 and not print_silence:
                     continue
                 w = words[s.label] if s.label else "<eps>"
-                f.write(f"{utt} 1 {s.start * frame_shift:.{prec}f} {s.length * frame_shift:.{prec}f} {w}\n")
+                f.write(f"{utt} 1 {s.start * frame_shift + off:.{prec}f} {s.length * frame_shift:.{prec}f} {w}\n")
             n_done += 1
     click.echo(f"Done {n_done} utterances, errors on {n_err}", err=True)
 

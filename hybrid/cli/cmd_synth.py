@@ -61,7 +61,8 @@ def phone_boundary_accuracy_cmd(ref_ctm: str, hyp_ctm: str, tolerances: str, sil
     frame-centre compares the point halfway between the two frames' centres instead."""
     import json
 
-    from hybrid.score.phone_boundaries import boundary_accuracy, format_report, frame_centre_offset, read_ctm
+    from hybrid.io.ctm import parse_frame_offset
+    from hybrid.score.phone_boundaries import boundary_accuracy, format_report, read_ctm
 
     phone_map = None
     if phone_symbol_table:
@@ -72,9 +73,9 @@ def phone_boundary_accuracy_cmd(ref_ctm: str, hyp_ctm: str, tolerances: str, sil
         phone_map.update({s: s for s, _ in table.items()})
     tols = [float(t) for t in tolerances.split(",") if t.strip()]
     try:
-        offset = frame_centre_offset() if hyp_offset in ("frame-centre", "frame-center") else float(hyp_offset)
-    except ValueError:
-        raise click.BadParameter(f"{hyp_offset!r}: a number of seconds or 'frame-centre'", param_hint="--hyp-offset")
+        offset = parse_frame_offset(hyp_offset)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--hyp-offset")
     res = boundary_accuracy(read_ctm(ref_ctm, phone_map), read_ctm(hyp_ctm, phone_map), tols, silence=silence,
                             hyp_offset=offset)
     click.echo(json.dumps(res, indent=1) if as_json else format_report(res))

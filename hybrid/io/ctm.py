@@ -8,6 +8,34 @@ from typing import Mapping
 Ctm = dict[str, list[tuple[str, float, float]]]  # utt -> [(label, start, dur)]
 
 
+def frame_centre_offset(frame_length_ms: float = 25.0, frame_shift_ms: float = 10.0) -> float:
+    """Seconds from the start of frame ``k``'s window (Kaldi's CTM time, snip-edges) to the point halfway
+    between the centres of frames ``k-1`` and ``k``: ``(frame_length - frame_shift) / 2``.
+
+    Frames ``k-1`` and ``k`` span ``[10k-10, 10k+15]`` and ``[10k, 10k+25]`` ms; their centres are
+    ``10k+2.5`` and ``10k+12.5``, so a boundary between them lies at ``10k+7.5`` ms, not ``10k``."""
+    return (frame_length_ms - frame_shift_ms) / 2000.0
+
+
+def parse_frame_offset(value: str | float) -> float:
+    """``--frame-offset`` values: seconds, or ``frame-centre`` (:func:`frame_centre_offset` for 25/10 ms)."""
+    if isinstance(value, str) and value.strip().lower() in ("frame-centre", "frame-center", "centre", "center"):
+        return frame_centre_offset()
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"frame offset {value!r}: expected seconds or 'frame-centre'") from None
+
+
+def time_precision(frame_shift: float, frame_offset: float = 0.0) -> int:
+    """Decimals that represent ``k * frame_shift + frame_offset`` exactly (Kaldi writes 2 for 10 ms)."""
+    for prec in (2, 3, 4, 5):
+        q = 10.0 ** prec
+        if abs(frame_shift * q - round(frame_shift * q)) < 1e-6 and abs(frame_offset * q - round(frame_offset * q)) < 1e-6:
+            return prec
+    return 6
+
+
 def read_ctm(path: str | os.PathLike, phone_map: Mapping[str, str] | None = None) -> Ctm:
     """Read a CTM (``<utt> <channel> <start> <dur> <label> [<conf>]``) into utt -> [(label, start, dur)].
 

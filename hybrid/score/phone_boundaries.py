@@ -26,7 +26,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from hybrid.io.ctm import Ctm, read_ctm  # noqa: F401  (read_ctm is part of this module's API)
+from hybrid.io.ctm import Ctm, frame_centre_offset, read_ctm  # noqa: F401  (part of this module's API)
 
 SILENCE_PHONES = frozenset({"SIL", "sil", "SPN", "spn", "NSN", "nsn", "pau", "PAU", "<eps>", "sp", "SP",
                             "<sil>", "h#", "sil_B", "sil_E", "sil_I", "sil_S"})
@@ -142,12 +142,6 @@ def boundary_accuracy(ref_ctm: Mapping[str, Sequence[tuple[str, float, float]]],
         "skipped_utts": {k: v[:20] for k, v in skipped.items() if v},
         "silence": silence,
     }
-
-
-def frame_centre_offset(frame_length_ms: float = 25.0, frame_shift_ms: float = 10.0) -> float:
-    """Seconds from the start of frame ``k``'s window (Kaldi's CTM time, snip-edges) to the point halfway
-    between the centres of frames ``k-1`` and ``k``: ``(frame_length - frame_shift) / 2``."""
-    return (frame_length_ms - frame_shift_ms) / 2000.0
 
 
 def _tol_key(t: float) -> str:
