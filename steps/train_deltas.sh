@@ -108,9 +108,11 @@ if [ $stage -le -2 ]; then
       --cluster-thresh=$cluster_thresh $dir/treeacc $lang/phones/roots.int \
       $dir/questions.qst $lang/topo $dir/tree || exit 1;
 
+  # 1.mdl appears only once mixed up (a kill between init and mixup must not leave an
+  # unmixed 1.mdl that a restart with --stage -1 or later would train on)
   $cmd $dir/log/init_model.log \
     hybrid gmm-init-model --write-occs=$dir/1.occs \
-      $dir/tree $dir/treeacc $lang/topo $dir/1.mdl || exit 1;
+      $dir/tree $dir/treeacc $lang/topo $dir/.1.mdl.init || exit 1;
   if grep 'no stats' $dir/log/init_model.log; then
      echo "** The warnings above about 'no stats' generally mean you have phones **"
      echo "** (or groups of phones) in your phone set that had no corresponding data. **"
@@ -119,9 +121,9 @@ if [ $stage -le -2 ]; then
      echo "** phones. **"
   fi
 
-  hybrid gmm-mixup --mix-up=$numgauss --seed=$seed $dir/1.mdl $dir/1.occs $dir/1.mdl \
+  hybrid gmm-mixup --mix-up=$numgauss --seed=$seed $dir/.1.mdl.init $dir/1.occs $dir/1.mdl \
     2>$dir/log/mixup.log || exit 1;
-  rm $dir/treeacc
+  rm $dir/.1.mdl.init $dir/treeacc
 fi
 
 if [ $stage -le -1 ]; then

@@ -3,8 +3,12 @@ SIGTERM of its process group) and started again with ``--stage N`` (N = the last
 ``N.mdl`` exists: the script's restart semantics) ends with a final.mdl byte-identical to an
 uninterrupted run's, and a kill never leaves a half-written file under a final name.
 
-Also: ``write_model`` refuses a model holding NaN/inf, and what a SIGKILL of run.pl's process group
-does to its jobs (see ``test_sigkill_of_run_pl_group_reaches_jobs``).
+The same for steps/train_deltas.sh (a triphone system: tree building, then EM).
+
+Also: ``write_model`` refuses a model holding NaN/inf, and what signals to run.pl do to its jobs:
+a SIGKILL of its process group kills them (they share it, as Kaldi's do); a SIGTERM of run.pl
+alone kills every job and the job's descendants (SIGKILL after the grace period for a job that
+ignores SIGTERM); a SIGKILL of run.pl alone kills a job that is one program (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -69,6 +73,11 @@ def _procs_in(cwd: Path) -> dict[int, str]:
     return out
 
 
+def _running(cwd: Path, prog: str) -> dict[int, str]:
+    """The processes in ``cwd`` that run ``prog`` (a command line starting with it)."""
+    return {pid: c for pid, c in _procs_in(cwd).items() if c.startswith(prog)}
+
+
 def _kill_left(cwd: Path) -> dict[int, str]:
     """SIGKILL (by pid) what is still running in ``cwd`` (processes this test started), until
     nothing is left; return what was found."""
@@ -84,6 +93,15 @@ def _kill_left(cwd: Path) -> dict[int, str]:
         time.sleep(0.05)
     assert not _procs_in(cwd), f"could not kill {_procs_in(cwd)}"
     return found
+
+
+def _assert_nothing_left(cwd: Path, wait: float = 5.0) -> None:
+    """Nothing this test started still runs in ``cwd`` (after a kill of a whole process group)."""
+    deadline = time.monotonic() + wait
+    while _procs_in(cwd) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    left = _kill_left(cwd)
+    assert not left, f"processes survived a SIGKILL of their process group: {left}"
 
 
 def _start_and_kill(cmd: str, cwd: Path, trigger: Path, sig: int, timeout: float = 200.0) -> None:
@@ -157,9 +175,8 @@ def test_train_mono_killed_and_resumed_gives_identical_model(tmp_path):
     cmd = f"{TRAIN} data/train_b data/lang exp/b"
     sdata = tmp_path / "data" / "train_b" / "split2"
     _start_and_kill(cmd, tmp_path, exp / "3.mdl", signal.SIGKILL)
-    # run.pl's jobs run in process groups of their own: a SIGKILL of the script's group does not
-    # reach them (see test_sigkill_of_run_pl_group_reaches_jobs). Kill them too: "everything died".
-    _kill_left(tmp_path)
+    # run.pl's jobs share the script's process group: the SIGKILL reached them too
+    _assert_nothing_left(tmp_path)
     n = _check_complete(exp, sdata)
     assert n >= 3
     before = {k: (exp / f"{k}.mdl").stat().st_mtime_ns for k in range(n + 1)}
@@ -188,16 +205,13 @@ def test_train_mono_killed_and_resumed_gives_identical_model(tmp_path):
     assert not list(exp.glob("*.acc")), "accumulators left behind"
 
 
-@pytest.mark.xfail(strict=True, reason="hybrid/parallel/local.py starts every job in a process group of "
-                   "its own (process_group=0): a SIGKILL of the calling script's group (OOM killer, "
-                   "kill -9 -PGID) leaves the jobs running as orphans; Kaldi's run.pl jobs share its group")
 def test_sigkill_of_run_pl_group_reaches_jobs(tmp_path):
     """run.pl's jobs die with it when its process group is SIGKILLed (as Kaldi's do)."""
     p = subprocess.Popen(["run.pl", "JOB=1:2", "log/s.JOB.log", "sleep", "37.25"], cwd=tmp_path, env=_env(),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 20
-        while sum("sleep 37.25" in c for c in _procs_in(tmp_path).values()) < 2:
+        while len(_running(tmp_path, "sleep 37.25")) < 2:
             assert time.monotonic() < deadline, "run.pl did not start its jobs"
             time.sleep(0.02)
         os.killpg(p.pid, signal.SIGKILL)
@@ -205,6 +219,218 @@ def test_sigkill_of_run_pl_group_reaches_jobs(tmp_path):
         time.sleep(0.3)
         left = {pid: c for pid, c in _procs_in(tmp_path).items() if "sleep 37.25" in c}
         assert not left, f"jobs survived a SIGKILL of run.pl's process group: {left}"
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        _kill_left(tmp_path)
+
+
+# ---------------------------------------------------------------- triphones: steps/train_deltas.sh
+TRI_ITERS = 3
+TRI = f"steps/train_deltas.sh --num-iters {TRI_ITERS} --max-iter-inc 2 --realign-iters 2"
+TRI_ARGS = "24 80 data/train data/lang exp/mono_ali"
+
+
+def _start_and_kill_when(cmd: str, cwd: Path, ready, sig: int, watch: Path, timeout: float = 200.0) -> None:
+    """Run ``cmd`` in its own session and send ``sig`` to its process group once ``ready()``;
+    meanwhile no file named ``final.*`` may appear in ``watch``."""
+    p = subprocess.Popen(["bash", "-c", cmd], cwd=cwd, env=_env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while not ready():
+            early = sorted(f.name for f in watch.glob("final.*")) if watch.is_dir() else []
+            assert not early, f"{early} appeared in {watch} before training ended"
+            if p.poll() is not None:
+                out = p.stdout.read().decode(errors="replace")
+                pytest.fail(f"{cmd} ended (rc {p.returncode}) before the kill point:\n{out[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the kill point was not reached within {timeout} s")
+            time.sleep(0.005)
+        os.killpg(p.pid, sig)
+        p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        p.stdout.close()
+
+
+def _check_complete_tri(exp: Path, sdata: Path) -> int:
+    """Every file of a killed train_deltas.sh under a final name parses and is whole; no final.*;
+    return the last iteration N with N.mdl."""
+    from hybrid.tree.context_dependency import read_tree
+
+    assert not list(exp.glob("final.*")), "final.* exists after a kill mid-training"
+    num_pdfs = read_tree(exp / "tree").num_pdfs
+    iters = []
+    for f in sorted(exp.iterdir()):
+        if f.name.startswith(".") or f.is_dir():
+            continue  # temporary names (atomic writes): allowed to remain after a kill
+        if f.suffix == ".mdl":
+            tm, am = read_model(f)
+            assert am.num_pdfs == tm.num_pdfs == num_pdfs, f
+            iters.append(int(f.stem))
+        elif f.name.startswith("ali.") and f.name.endswith(".gz"):
+            job = f.name.split(".")[1]
+            utts = {line.split()[0] for line in (sdata / job / "utt2spk").read_text().splitlines()}
+            assert set(read_ali_ark(f)) == utts, f"{f}: not the alignments of every utterance of job {job}"
+        elif f.name.startswith("fsts.") and f.suffix == ".npz":
+            with np.load(f) as z:
+                assert len(z.files) > 0, f
+        elif f.suffix == ".acc":
+            GmmAccs.read(f)
+        elif f.suffix == ".occs":
+            np.array(f.read_text().strip(" []\n").split(), dtype=np.float64)
+    assert iters, f"no model in {exp}"
+    return max(iters)
+
+
+@pytest.mark.slow
+def test_train_deltas_killed_and_resumed_gives_identical_model(tmp_path):
+    """SIGKILL of the whole process group while the realignment of iteration 2 is half done (one
+    job's ali.JOB.gz rewritten, maybe the other not), restart with --stage N (N.mdl the last
+    model): final.mdl, final.occs, the alignments and every N.mdl equal an uninterrupted run's."""
+    from test_train_deltas import make_corpus, make_lang
+
+    (tmp_path / "steps").symlink_to(REPO / "steps")
+    (tmp_path / "utils").symlink_to(REPO / "utils")
+    make_lang(tmp_path / "data" / "lang")
+    make_corpus(tmp_path, np.random.default_rng(1), n_utts=30)
+    sdata = tmp_path / "data" / "train" / "split2"
+
+    _run(f"{TRI} {TRI_ARGS} exp/ref", tmp_path)
+    ref = tmp_path / "exp" / "ref"
+    assert _md5(ref / f"{TRI_ITERS}.mdl") == _md5(ref / "final.mdl")
+    assert not list(ref.glob(".*")), "temporary files left behind"
+
+    exp = tmp_path / "exp" / "b"
+    cmd = f"{TRI} {TRI_ARGS} exp/b"
+    converted: dict[int, int] = {}
+
+    def realigning() -> bool:
+        """True once one job of the realignment of iteration 2 renamed its ali.JOB.gz."""
+        if not (exp / "log" / "align.2.1.log").exists():
+            if (exp / "ali.1.gz").exists() and (exp / "ali.2.gz").exists():
+                converted.update({j: (exp / f"ali.{j}.gz").stat().st_mtime_ns for j in (1, 2)})
+            return False
+        assert converted, "the converted alignments were not seen before the realignment"
+        return any((exp / f"ali.{j}.gz").stat().st_mtime_ns != converted[j] for j in (1, 2))
+
+    _start_and_kill_when(cmd, tmp_path, realigning, signal.SIGKILL, exp)
+    _assert_nothing_left(tmp_path)
+    n = _check_complete_tri(exp, sdata)
+    assert n == 2, n
+    before = {k: (exp / f"{k}.mdl").stat().st_mtime_ns for k in range(1, n + 1)}
+    tree = _md5(exp / "tree")
+
+    _run(cmd.replace("train_deltas.sh", f"train_deltas.sh --stage {n}"), tmp_path)
+    for name in ("final.mdl", "final.occs", "tree", *(f"{k}.mdl" for k in range(1, TRI_ITERS + 1))):
+        assert _md5(exp / name) == _md5(ref / name), f"{name} differs from the uninterrupted run's"
+    assert {j: _ali_md5(exp / f"ali.{j}.gz") for j in (1, 2)} == {j: _ali_md5(ref / f"ali.{j}.gz") for j in (1, 2)}
+    assert {k: (exp / f"{k}.mdl").stat().st_mtime_ns for k in range(1, n + 1)} == before, "models rewritten"
+    assert _md5(exp / "tree") == tree
+    assert not list(exp.glob("*.acc")), "accumulators left behind"
+
+
+def _wait_for(pred, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def _descendants(pid: int) -> set[int]:
+    """The live (not zombie) descendants of ``pid``, through the parent links in /proc."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if f[0] != "Z":
+                children.setdefault(int(f[1]), []).append(int(d.name))
+    out, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), ()):
+            out.add(c)
+            todo.append(c)
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigterm_of_run_pl_alone_kills_jobs_and_their_descendants(tmp_path):
+    """SIGTERM to run.pl's pid only (not its group): each job's bash and the processes of its
+    pipeline (children and grandchildren) are terminated; a job that ignores SIGTERM is SIGKILLed
+    after the grace period (3 s); the queued job never starts; run.pl exits 143."""
+    cmd = ("if [ JOB = 2 ]; then trap '' TERM; fi; echo $$ > pid.JOB; "
+           "sleep 37.5 | ( sleep 37.75 | cat ); echo survived > after.JOB")
+    p = subprocess.Popen(["run.pl", "--max-jobs-run", "2", "JOB=1:3", "log/t.JOB.log", cmd], cwd=tmp_path,
+                         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        _wait_for(lambda: len(_running(tmp_path, "sleep 37.75")) == 2
+                  and all((tmp_path / f"pid.{j}").is_file() for j in (1, 2)), "jobs did not start")
+        jobs = [int((tmp_path / f"pid.{j}").read_text()) for j in (1, 2)]
+        tree = {j: _descendants(pid) for j, pid in zip((1, 2), jobs)}
+        assert all(len(t) >= 4 for t in tree.values()), tree  # sleep, subshell, sleep, cat
+        start = time.monotonic()
+        p.send_signal(signal.SIGTERM)  # run.pl only
+        _, err = p.communicate(timeout=20)
+        took = time.monotonic() - start
+        assert p.returncode == 128 + signal.SIGTERM, err
+        assert "interrupted by signal 15" in err, err
+        left = {pid: c for pid, c in _procs_in(tmp_path).items() if "37." in c}  # bash, sleep, cat
+        assert not left, f"job processes survived: {left}"
+        assert 2.5 <= took < 10, took  # job 2 ignores SIGTERM: killed after the grace period
+        assert "# Ended (code 143; signal 15) at" in (tmp_path / "log/t.1.log").read_text()
+        assert "# Ended (code 137; signal 9) at" in (tmp_path / "log/t.2.log").read_text()
+        assert not (tmp_path / "pid.3").exists(), "the queued job was started"
+        assert not (tmp_path / "after.1").exists() and not (tmp_path / "after.2").exists()
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        _kill_left(tmp_path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigterm_of_run_pl_kills_quickly_when_jobs_obey(tmp_path):
+    """Jobs that end on SIGTERM are not waited for until the grace period is over."""
+    p = subprocess.Popen(["run.pl", "JOB=1:2", "log/q.JOB.log", "sleep 37.25 | cat"], cwd=tmp_path,
+                         env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    try:
+        _wait_for(lambda: len(_running(tmp_path, "sleep 37.25")) == 2,
+                  "jobs did not start")
+        start = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+        assert time.monotonic() - start < 2.0
+        assert p.returncode == 128 + signal.SIGTERM
+        assert not {pid: c for pid, c in _procs_in(tmp_path).items() if "37.25" in c}
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        _kill_left(tmp_path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigkill_of_run_pl_alone_kills_single_program_jobs(tmp_path):
+    """PR_SET_PDEATHSIG: a job that is one program (bash execs it) dies when run.pl is SIGKILLed,
+    even though the signal went to run.pl's pid only."""
+    p = subprocess.Popen(["run.pl", "JOB=1:2", "log/d.JOB.log", "sleep", "37.125"], cwd=tmp_path, env=_env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: len(_running(tmp_path, "sleep 37.125")) == 2,
+                  "run.pl did not start its jobs")
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)
+        _wait_for(lambda: not _running(tmp_path, "sleep 37.125"),
+                  f"jobs survived a SIGKILL of run.pl: {_procs_in(tmp_path)}", timeout=5)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)

@@ -162,40 +162,58 @@ def test_pick_failed_reruns_only_failed_jobs(tmp_path: Path) -> None:
     assert [len((tmp_path / f"runs.{j}").read_text().split()) for j in (1, 2, 3)] == [1, 2, 1]
 
 
-def _live_members(pgid: int) -> list[int]:
-    """Processes of a process group that exist and are not zombies."""
-    live = []
+def _live_tree(pid: int) -> set[int]:
+    """``pid`` and its descendants (parent links in /proc) that exist and are not zombies."""
+    children: dict[int, list[int]] = {}
+    live = set()
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
         try:
-            stat = (d / "stat").read_text()
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            live.append(int(d.name))
-    return live
+        children.setdefault(int(fields[1]), []).append(int(d.name))
+        if fields[0] != "Z":
+            live.add(int(d.name))
+    tree, todo = {pid}, [pid]
+    while todo:
+        for c in children.get(todo.pop(), ()):
+            tree.add(c)
+            todo.append(c)
+    return tree & live
+
+
+def _alive(pids: set[int]) -> set[int]:
+    out = set()
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                out.add(pid)
+        except OSError:
+            pass
+    return out
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_sigterm_kills_running_jobs(tmp_path: Path) -> None:
+    """SIGTERM to run.pl kills each running job and its descendants (the jobs share run.pl's
+    process group, as Kaldi's do, so they are found through /proc; see tests/test_kill_resume.py)."""
     cmd = "echo $$ > pid.JOB; sleep 30 | cat"
     p = subprocess.Popen([RUN_PL, "--max-jobs-run", "2", "JOB=1:3", "log/k.JOB.log", cmd], cwd=tmp_path,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
     while not all((tmp_path / f"pid.{j}").exists() and (tmp_path / f"pid.{j}").read_text().strip()
-                  for j in (1, 2)):
+                  and len(_live_tree(int((tmp_path / f"pid.{j}").read_text()))) == 3 for j in (1, 2)):
         assert time.monotonic() < deadline and p.poll() is None, "jobs did not start"
         time.sleep(0.05)
-    pgids = [int((tmp_path / f"pid.{j}").read_text()) for j in (1, 2)]
-    assert all(_live_members(g) for g in pgids)
+    trees = [_live_tree(int((tmp_path / f"pid.{j}").read_text())) for j in (1, 2)]  # bash, sleep, cat
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=20)
     assert p.returncode == 128 + signal.SIGTERM, err
     assert "interrupted" in err
-    for g in pgids:
-        assert _live_members(g) == []
+    for t in trees:
+        assert _alive(t) == set()
     assert not (tmp_path / "pid.3").exists()  # the queued job never started
     text = (tmp_path / "log/k.1.log").read_text()
     assert "# Ended (code 143; signal 15) at" in text

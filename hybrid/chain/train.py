@@ -14,6 +14,14 @@ objective (Kaldi's steps/nnet3/chain/train.py).
   numerator posteriors (:func:`hybrid.chain.loss.xent_objective`), diagnostics in Kaldi's chain
   wording (``Overall log-probability for 'output' is X + L2 = Y per frame, over N frames.`` and
   the same for ``'output-xent'``); ``final.pt`` has no priors (chain decodes the raw output).
+- Anomaly guard (:class:`ChainObjective`): a minibatch whose chain objective, derivative or xent
+  objective is not finite (or that leaves non-finite batch-norm statistics) is skipped (zero
+  derivative, batch-norm statistics restored); one whose parameter gradient is not finite gets
+  no update at all (single-process training: the gradients are dropped before the optimizer
+  step). Each skip is logged with its position in the iteration and counted in ``train.N.log``;
+  more than ``max_consecutive_skips`` skips in a row, more than ``max_skip_share`` of an
+  iteration's minibatches, or a model with NaN/inf at the end of an iteration stop training
+  with :class:`ChainAnomalyError` before that iteration's checkpoint is written.
 - :func:`train_chain`: ``train(egs_dir, dir, config, opts, objective=ChainObjective(...))``.
 - :func:`load_chain_model` / :func:`compute_chain_output`: the model for decoding, and its
   output for one utterance (``ceil(T / f)`` frames).
@@ -24,7 +32,10 @@ Only torch, numpy and the standard library are imported here.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
+import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,10 +49,12 @@ from hybrid.chain.loss import ChainOptions, chain_objective, prepare_den_graph, 
 from hybrid.nnet.model import SemiOrthLinear, Splice, Tdnn, TdnnConfig, TdnnfLayer, TdnnLayer
 from hybrid.nnet.train import CeObjective, TrainOptions, train
 
-__all__ = ["ChainTdnn", "ChainObjective", "build_chain_model", "train_chain", "chain_compute_prob",
+__all__ = ["ChainTdnn", "ChainObjective", "ChainAnomalyError", "build_chain_model", "train_chain", "chain_compute_prob",
            "format_chain_compute_prob", "load_chain_model", "compute_chain_output"]
 
 CHAIN_KEYS = ("frame_subsampling_factor", "xent")
+
+log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------- model
@@ -202,22 +215,42 @@ def chain_compute_prob(model: ChainTdnn, ds: ChainChunkDataset, den_graph, opts:
 
 
 # ---------------------------------------------------------------------------- the objective hook
+class ChainAnomalyError(RuntimeError):
+    """Training stopped: too many minibatches with a non-finite objective or gradient, or a model
+    with NaN/inf values (the iteration's checkpoint is not written)."""
+
+
 class ChainObjective(CeObjective):
-    """LF-MMI + xent regularisation for :func:`hybrid.nnet.train.train` (see the module doc)."""
+    """LF-MMI + xent regularisation for :func:`hybrid.nnet.train.train` (see the module doc).
+
+    ``max_consecutive_skips`` / ``max_skip_share``: the anomaly guard's limits (skipped minibatches
+    in a row; share of an iteration's minibatches).
+    """
 
     prog = "nnet3-chain-train"
     compute_prob_prog = "nnet3-chain-compute-prob"
     combine_prog = "nnet3-chain-combine"
-    num_stats = 5  # chain objf, l2 term, xent log-likelihood, frames, skipped minibatches
+    num_stats = 6  # chain objf, l2 term, xent log-likelihood, frames, skipped minibatches, minibatches
 
     def __init__(self, chain_opts: ChainOptions | None = None, frame_subsampling_factor: int = 3,
-                 den_method: str = "auto") -> None:
+                 den_method: str = "auto", max_consecutive_skips: int = 20, max_skip_share: float = 0.5) -> None:
         self.opts = chain_opts or ChainOptions()
         self.f = int(frame_subsampling_factor)
         self.den_method = den_method
+        self.max_consecutive_skips = int(max_consecutive_skips)
+        self.max_skip_share = float(max_skip_share)
         self._den = None
         self._den_dev: dict = {}
         self._info: dict = {}
+        # anomaly guard state
+        self._model: nn.Module | None = None
+        self._seed: int | None = None  # the trainer reseeds torch at every iteration
+        self._pos = 0  # minibatches seen in this iteration (this process)
+        self._skips: list[tuple[int, str]] = []  # (position in the iteration, reason)
+        self._consecutive = 0
+        self._last_ok = True
+        self._bwd: dict | None = None  # the minibatch whose backward pass runs now
+        self._hooked: weakref.WeakSet = weakref.WeakSet()  # models whose parameters carry the gradient hook
 
     # -- model
     def build_model(self, cfg):
@@ -262,35 +295,130 @@ class ChainObjective(CeObjective):
 
     # -- training step
     def step(self, ddp, batch, device, opts: TrainOptions):
+        model = ddp.module if isinstance(ddp, nn.parallel.DistributedDataParallel) else ddp
+        self._begin_minibatch(model, guard_grads=model is ddp)
+        pos = self._pos - 1
         x, num = batch
         x = x.to(device, non_blocking=True)
         num = num.to(device)
+        bufs = [b for b in model.buffers() if torch.is_floating_point(b)]
+        saved = [b.detach().clone() for b in bufs]
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=opts.amp and device.type == "cuda"):
             chain, xent = ddp(x)
         chain = chain.float()
         res = chain_objective(chain, self.den_graph(device, chain.shape[-1]), num, self.opts)
+        reason = None if res.ok else res.info.get("skipped", "chain objective failed")
         loss = res.loss
         xent_ll = 0.0
-        if xent is not None:
-            if res.ok:
-                xl = xent_objective(xent.float(), res.num_post)
-                loss = loss + self.opts.xent_regularize * xl
-                xent_ll = -float(xl.detach()) * res.frames
-            else:
-                loss = loss + 0.0 * xent.float().sum()  # keep every parameter in the graph (DDP)
-        stats = torch.tensor([res.objf if res.ok else 0.0, res.l2_term if res.ok else 0.0, xent_ll,
-                              res.frames if res.ok else 0, 0 if res.ok else 1], dtype=torch.float64)
+        if xent is not None and res.ok:
+            xl = xent_objective(xent.float(), res.num_post)
+            xv = float(xl.detach())
+            xent_ll = -xv * res.frames
+            if not math.isfinite(xv):
+                reason = f"xent objective is {xv}"
+            loss = loss + self.opts.xent_regularize * xl
+        if reason is None and bufs and not bool(torch.stack([torch.isfinite(b).all() for b in bufs]).all()):
+            reason = "non-finite batch-norm statistics"
+        if reason is not None:
+            with torch.no_grad():
+                for b, v in zip(bufs, saved):
+                    b.data.copy_(v)  # .data: batch norm saved them for its backward (unused in training mode)
+            # zero derivative (Kaldi's way for a failed minibatch); every parameter stays in the
+            # graph, as DDP needs
+            loss = 0.0 * chain.sum() + (0.0 * xent.float().sum() if xent is not None else 0.0)
+            self._record_skip(pos, reason)
+            stats = torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0, 1.0], dtype=torch.float64)
+        else:
+            stats = torch.tensor([res.objf, res.l2_term, xent_ll, res.frames, 0.0, 1.0], dtype=torch.float64)
+        if self._bwd is not None:
+            self._bwd.update(stats=stats, pos=pos)
         return loss, stats
 
+    # -- anomaly guard
+    def _begin_minibatch(self, model: nn.Module, guard_grads: bool) -> None:
+        """Track the position in the iteration, enforce ``max_consecutive_skips``, and (single
+        process) hook the parameters so that a non-finite gradient drops the whole update."""
+        if self._last_ok:
+            self._consecutive = 0
+        if self._consecutive >= self.max_consecutive_skips:
+            raise ChainAnomalyError(
+                f"{self._consecutive} minibatches in a row had a non-finite objective or gradient "
+                f"(last: {self._skips[-1][1] if self._skips else '?'}); stopping (the checkpoint of the "
+                f"last complete iteration is kept)")
+        seed = torch.initial_seed()
+        if seed != self._seed:  # a new iteration (the trainer reseeds torch for each)
+            self._seed, self._pos, self._skips = seed, 0, []
+        self._pos += 1
+        self._last_ok = True
+        self._model = model
+        self._bwd = None
+        if guard_grads:
+            if model not in self._hooked:  # (hooks of another objective stay inert)
+                for p in model.parameters():
+                    if p.requires_grad:
+                        p.register_post_accumulate_grad_hook(self._on_grad)
+                self._hooked.add(model)
+            self._bwd = {"bad": None, "queued": False, "stats": None, "pos": self._pos - 1}
+
+    def _on_grad(self, p: torch.Tensor) -> None:
+        st = self._bwd
+        if st is None or p.grad is None:
+            return
+        if not st["queued"]:
+            st["queued"] = True
+            torch.autograd.Variable._execution_engine.queue_callback(self._after_backward)
+        bad = ~torch.isfinite(p.grad).all()  # stays on the device: one sync per minibatch
+        st["bad"] = bad if st["bad"] is None else st["bad"] | bad
+
+    def _after_backward(self) -> None:
+        st, self._bwd = self._bwd, None
+        if st is None or st["bad"] is None or not bool(st["bad"]):
+            return
+        for p in self._model.parameters():
+            p.grad = None  # the optimizer skips parameters without a gradient: no update
+        if self._last_ok:
+            self._record_skip(st["pos"], "non-finite gradient")
+            if st["stats"] is not None:  # the trainer adds the stats after the optimizer step
+                st["stats"].copy_(torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0, 1.0], dtype=torch.float64))
+
+    def _record_skip(self, pos: int, reason: str) -> None:
+        self._last_ok = False
+        self._consecutive += 1
+        self._skips.append((pos, reason))
+        log.warning("chain: minibatch %d of this iteration skipped: %s", pos, reason)
+
+    def _check_model(self) -> None:
+        if self._model is None:
+            return
+        bad = [n for n, t in [*self._model.named_parameters(), *self._model.named_buffers()]
+               if torch.is_floating_point(t) and not bool(torch.isfinite(t).all())]
+        if bad:
+            raise ChainAnomalyError(f"the model has NaN/inf values after this iteration (in {', '.join(bad[:5])}"
+                                    f"{' ...' if len(bad) > 5 else ''}); it is not saved, the checkpoint of the "
+                                    f"last complete iteration is kept")
+
     def train_log_lines(self, stats: list[float]) -> str:
-        objf, l2, xent, n, skipped = stats
+        """The iteration's train.N.log lines (rank 0, before its checkpoint is written): also where
+        the guard stops training on too many skipped minibatches or a non-finite model."""
+        objf, l2, xent, n, skipped, mbs = stats
         nf = max(n, 1)
         p = f"LOG ({self.prog}[hybrid]) "
-        return (f"{p}Overall average objective function for 'output' is {objf / nf:.6g} + {l2 / nf:.6g} = "
-                f"{(objf + l2) / nf:.6g} over {int(n)} frames.\n"
-                f"{p}Overall average objective function for 'output-xent' is {xent / nf:.6g} over {int(n)} frames.\n"
-                + (f"WARNING ({self.prog}[hybrid]) {int(skipped)} minibatches skipped (chain objective anomaly)\n"
-                   if skipped else ""))
+        lines = (f"{p}Overall average objective function for 'output' is {objf / nf:.6g} + {l2 / nf:.6g} = "
+                 f"{(objf + l2) / nf:.6g} over {int(n)} frames.\n"
+                 f"{p}Overall average objective function for 'output-xent' is {xent / nf:.6g} over {int(n)} frames.\n")
+        if skipped:
+            where = ", ".join(f"{k} ({r})" for k, r in self._skips[:10]) + (" ..." if len(self._skips) > 10 else "")
+            lines += (f"WARNING ({self.prog}[hybrid]) {int(skipped)} of {int(mbs)} minibatches skipped "
+                      f"(chain objective anomaly){'; positions in this iteration: ' + where if where else ''}\n")
+        skips, self._skips, self._seed = list(self._skips), [], None
+        if mbs and skipped > self.max_skip_share * mbs:
+            raise ChainAnomalyError(
+                f"{int(skipped)} of {int(mbs)} minibatches of this iteration had a non-finite objective or "
+                f"gradient (more than {self.max_skip_share:.0%}; first: "
+                f"{', '.join(f'minibatch {k} ({r})' for k, r in skips[:3]) or '?'}); stopping (the checkpoint "
+                f"of the last complete iteration is kept)")
+        self._check_model()
+        return lines
 
     def summary(self, stats: list[float]) -> str:
         nf = max(stats[3], 1)
