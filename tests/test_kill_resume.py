@@ -106,24 +106,7 @@ def _assert_nothing_left(cwd: Path, wait: float = 5.0) -> None:
 
 def _start_and_kill(cmd: str, cwd: Path, trigger: Path, sig: int, timeout: float = 200.0) -> None:
     """Run ``cmd`` in its own session; send ``sig`` to its process group as soon as ``trigger`` exists."""
-    p = subprocess.Popen(["bash", "-c", cmd], cwd=cwd, env=_env(), stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    try:
-        while not trigger.exists():
-            if p.poll() is not None:
-                out = p.stdout.read().decode(errors="replace")
-                pytest.fail(f"{cmd} ended (rc {p.returncode}) before {trigger} appeared:\n{out[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"{trigger} did not appear within {timeout} s")
-            time.sleep(0.005)
-        os.killpg(p.pid, sig)
-        p.wait(timeout=30)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-        p.stdout.close()
+    _start_and_kill_when(cmd, cwd, trigger.exists, sig, watch=None, timeout=timeout)
 
 
 def _check_complete(exp: Path, sdata: Path) -> int:
@@ -232,15 +215,15 @@ TRI = f"steps/train_deltas.sh --num-iters {TRI_ITERS} --max-iter-inc 2 --realign
 TRI_ARGS = "24 80 data/train data/lang exp/mono_ali"
 
 
-def _start_and_kill_when(cmd: str, cwd: Path, ready, sig: int, watch: Path, timeout: float = 200.0) -> None:
+def _start_and_kill_when(cmd: str, cwd: Path, ready, sig: int, watch: Path | None, timeout: float = 200.0) -> None:
     """Run ``cmd`` in its own session and send ``sig`` to its process group once ``ready()``;
-    meanwhile no file named ``final.*`` may appear in ``watch``."""
+    meanwhile no file named ``final.*`` may appear in ``watch`` (when given)."""
     p = subprocess.Popen(["bash", "-c", cmd], cwd=cwd, env=_env(), stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout
     try:
         while not ready():
-            early = sorted(f.name for f in watch.glob("final.*")) if watch.is_dir() else []
+            early = sorted(f.name for f in watch.glob("final.*")) if watch is not None and watch.is_dir() else []
             assert not early, f"{early} appeared in {watch} before training ended"
             if p.poll() is not None:
                 out = p.stdout.read().decode(errors="replace")

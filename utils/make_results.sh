@@ -40,25 +40,25 @@ PY
       for f in "$d"/wer_*; do grep -H '%WER' "$f" | sed "s|^\([^:]*\):\(.*\)|\2 \1|"; done | sort -n -k2 | head -n 1
     fi
   done
+  # one line per alignment dir from its boundary_accuracy<suffix>.txt (hybrid phone-boundary-accuracy)
+  boundary_lines() {
+    for f in exp/*/boundary_accuracy$1.txt; do
+      awk -v d=$(dirname $f) '/^%within/ {w = w sprintf(" %s=%s%%", $2, $3)} /^mean abs/ {m=$5}
+        /^mean signed/ {b=$7} /^Compared/ {c=$2; s=$5}
+        END {printf "%-16s%s mean %s ms, bias %s ms [ %s utts, %s skipped ]\n", d, w, m, b, c, s}' $f
+    done
+  }
   if ls exp/*/boundary_accuracy.txt >/dev/null 2>&1; then
     echo
     echo "# phone-boundary accuracy of the training alignments against the true (TTS) phone timings"
     echo "# (Kaldi's CTM times: a boundary at frame k is at k * 10 ms, the start of frame k's window)"
-    for f in exp/*/boundary_accuracy.txt; do
-      awk -v d=$(dirname $f) '/^%within/ {w = w sprintf(" %s=%s%%", $2, $3)} /^mean abs/ {m=$5}
-        /^mean signed/ {b=$6} /^Compared/ {c=$2; s=$5}
-        END {printf "%-16s%s mean %s ms, bias %s ms [ %s utts, %s skipped ]\n", d, w, m, b, c, s}' $f
-    done
+    boundary_lines ""
   fi
   if ls exp/*/boundary_accuracy_centre.txt >/dev/null 2>&1; then
     echo
     echo "# the same with a boundary halfway between the centres of the two frames around it (k * 10 + 7.5 ms;"
     echo "# hybrid phone-boundary-accuracy --hyp-offset frame-centre)"
-    for f in exp/*/boundary_accuracy_centre.txt; do
-      awk -v d=$(dirname $f) '/^%within/ {w = w sprintf(" %s=%s%%", $2, $3)} /^mean abs/ {m=$5}
-        /^mean signed/ {b=$6} /^Compared/ {c=$2; s=$5}
-        END {printf "%-16s%s mean %s ms, bias %s ms [ %s utts, %s skipped ]\n", d, w, m, b, c, s}' $f
-    done
+    boundary_lines _centre
   fi
   if [ -f exp/stage_times.tsv ]; then
     echo
