@@ -46,14 +46,16 @@ tri1_opts=
 tri2b_opts=
 tri3b_opts=
 tdnn_script=steps/nnet/train_tdnn.sh          # <data-hires> <ali-dir> <exp-dir>
-# network sizes for ~0.5 h of audio, small enough to train on CPU in minutes (2 gloo processes)
-tdnn_opts="--config-type tdnn --hidden-dim 256 --num-epochs 8 --num-jobs-cpu 2"
+# network sizes for ~0.5 h of audio, small enough to train on CPU in minutes (2 gloo processes);
+# minibatches of 16 chunks per job (Kaldi's 64-128 would give this corpus fewer than 100 updates in
+# all) and --frames-per-iter 100000 (400000 would give it 3 iterations, too few diagnostics to plot)
+tdnn_opts="--config-type tdnn --hidden-dim 256 --num-epochs 10 --minibatch-size 16 --frames-per-iter 100000 --num-jobs-cpu 2"
 use_gpu=                                      # yes|wait|no; default: wait with nvidia-smi, else no
 tdnn_decode_script=steps/nnet/decode.sh       # <graph-dir> <data> <decode-dir>
 chain_script=steps/chain/train_tdnn.sh        # <data> <lang> <ali-dir> <exp-dir> (topology, tree, LF-MMI)
 chain_decode_script=steps/chain/decode.sh
 chain_leaves=300
-chain_opts="--config-type tdnn --hidden-dim 256 --num-epochs 8 --num-jobs-cpu 2"
+chain_opts="--config-type tdnn --hidden-dim 256 --num-epochs 10 --minibatch-size 16 --frames-per-iter 100000 --num-jobs-cpu 2"
 . ./cmd.sh
 . ./path.sh
 . utils/parse_options.sh
