@@ -30,6 +30,7 @@ echo "$0 $@"  # Print the command line for logging
 
 [ -f path.sh ] && . ./path.sh;
 . utils/parse_options.sh || exit 1;
+. steps/libs/gmm_common.sh || exit 1   # the steps shared with train_lda_mllt.sh / train_sat.sh
 
 if [ $# != 6 ]; then
    echo "Usage: steps/train_deltas.sh <num-leaves> <tot-gauss> <data-dir> <lang-dir> <alignment-dir> <exp-dir>"
@@ -85,61 +86,25 @@ feat_opts="$cmvn_opts $delta_opts"
 feats=$sdata/JOB   # a data dir: hybrid applies cmvn + deltas itself (see $feat_opts)
 
 if [ $stage -le -3 ]; then
-  echo "$0: accumulating tree stats"
-  $cmd JOB=1:$nj $dir/log/acc_tree.JOB.log \
-    hybrid acc-tree-stats $context_opts --ci-phones=$ciphonelist $feat_opts \
-      $alidir/final.mdl $feats $alidir/ali.JOB.gz $dir/JOB.treeacc || exit 1;
-  hybrid sum-tree-stats $dir/treeacc $dir/*.treeacc 2>$dir/log/sum_tree_acc.log || exit 1;
-  rm $dir/*.treeacc
+  gmm_acc_tree_stats || exit 1
 fi
 
 if [ $stage -le -2 ]; then
-  echo "$0: getting questions for tree-building, via clustering"
-  # preparing questions, roots file...
-  hybrid cluster-phones $context_opts $dir/treeacc $lang/phones/sets.int \
-    $dir/questions.int 2> $dir/log/questions.log || exit 1;
-  [ -f $lang/phones/extra_questions.int ] && cat $lang/phones/extra_questions.int >> $dir/questions.int
-  hybrid compile-questions $context_opts $lang/topo $dir/questions.int \
-    $dir/questions.qst 2>$dir/log/compile_questions.log || exit 1;
-
-  echo "$0: building the tree"
-  $cmd $dir/log/build_tree.log \
-    hybrid build-tree $context_opts --verbose=1 --max-leaves=$numleaves \
-      --cluster-thresh=$cluster_thresh $dir/treeacc $lang/phones/roots.int \
-      $dir/questions.qst $lang/topo $dir/tree || exit 1;
-
+  gmm_build_tree || exit 1
   # 1.mdl appears only once mixed up (a kill between init and mixup must not leave an
   # unmixed 1.mdl that a restart with --stage -1 or later would train on)
-  $cmd $dir/log/init_model.log \
-    hybrid gmm-init-model --write-occs=$dir/1.occs \
-      $dir/tree $dir/treeacc $lang/topo $dir/.1.mdl.init || exit 1;
-  if grep 'no stats' $dir/log/init_model.log; then
-     echo "** The warnings above about 'no stats' generally mean you have phones **"
-     echo "** (or groups of phones) in your phone set that had no corresponding data. **"
-     echo "** You should probably figure out whether something went wrong, **"
-     echo "** or whether your data just doesn't happen to have examples of those **"
-     echo "** phones. **"
-  fi
-
+  gmm_init_model $dir/.1.mdl.init || exit 1
   hybrid gmm-mixup --mix-up=$numgauss --seed=$seed $dir/.1.mdl.init $dir/1.occs $dir/1.mdl \
     2>$dir/log/mixup.log || exit 1;
   rm $dir/.1.mdl.init $dir/treeacc
 fi
 
 if [ $stage -le -1 ]; then
-  # Convert the alignments.
-  echo "$0: converting alignments from $alidir to use current tree"
-  $cmd JOB=1:$nj $dir/log/convert.JOB.log \
-    hybrid convert-ali $alidir/final.mdl $dir/1.mdl $dir/tree \
-      $alidir/ali.JOB.gz $dir/ali.JOB.gz || exit 1;
+  gmm_convert_ali || exit 1
 fi
 
 if [ $stage -le 0 ]; then
-  echo "$0: compiling graphs of transcripts"
-  $cmd JOB=1:$nj $dir/log/compile_graphs.JOB.log \
-    hybrid compile-train-graphs --read-disambig-syms=$lang/phones/disambig.int \
-      --words $lang/words.txt --map-oov $oov \
-      $dir/tree $dir/1.mdl $lang/L.fst $sdata/JOB/text $dir/fsts.JOB.npz || exit 1;
+  gmm_compile_graphs || exit 1
 fi
 
 x=1
@@ -147,31 +112,15 @@ while [ $x -lt $num_iters ]; do
   echo "$0: training pass $x"
   if [ $stage -le $x ]; then
     if echo $realign_iters | grep -w $x >/dev/null; then
-      echo "$0: aligning data"
-      $cmd JOB=1:$nj $dir/log/align.$x.JOB.log \
-        hybrid gmm-align-compiled $scale_opts --beam=$beam --retry-beam=$retry_beam --careful=$careful \
-          --boost-silence=$boost_silence --silence-phones=`cat $lang/phones/optional_silence.csl` \
-          $feat_opts $dir/$x.mdl $dir/fsts.JOB.npz $feats $dir/ali.JOB.gz || exit 1;
+      gmm_realign $x || exit 1
     fi
-    $cmd JOB=1:$nj $dir/log/acc.$x.JOB.log \
-      hybrid gmm-acc-stats-ali $feat_opts $dir/$x.mdl $feats $dir/ali.JOB.gz $dir/$x.JOB.acc || exit 1;
-    $cmd $dir/log/update.$x.log \
-      hybrid gmm-est --mix-up=$numgauss --power=$power --seed=$[$seed+$x] \
-        --write-occs=$dir/$[$x+1].occs $dir/$x.mdl $dir/$x.*.acc $dir/$[$x+1].mdl || exit 1;
-    # Kaldi deletes $x.mdl here; we keep every model so that any --stage can be restarted.
-    rm $dir/$x.*.acc $dir/$x.occs 2>/dev/null
+    gmm_update $x || exit 1
   fi
   [ $x -le $max_iter_inc ] && numgauss=$[$numgauss+$incgauss];
   x=$[$x+1];
 done
 
-# accumulators a killed earlier run left behind (its iteration's `rm` never ran)
-rm -f $dir/[0-9]*.[0-9]*.acc
-# final.mdl / final.occs: copies, renamed into place (atomic)
-cp $dir/$x.mdl $dir/.final.mdl.tmp && mv -f $dir/.final.mdl.tmp $dir/final.mdl || exit 1;
-if [ -f $dir/$x.occs ]; then cp $dir/$x.occs $dir/.final.occs.tmp && mv -f $dir/.final.occs.tmp $dir/final.occs; fi
-
-grep -h "Overall avg like per frame (Gaussian only)" $dir/log/acc.$[$x-1].*.log 2>/dev/null | tail -n 1 || true
+gmm_finalize $x || exit 1
 echo "$0: Done training system with delta+delta-delta features in $dir"
 
 exit 0

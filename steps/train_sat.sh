@@ -36,6 +36,7 @@ echo "$0 $@"  # Print the command line for logging
 
 [ -f path.sh ] && . ./path.sh
 . utils/parse_options.sh || exit 1;
+. steps/libs/gmm_common.sh || exit 1   # the steps shared with train_deltas.sh / train_lda_mllt.sh
 
 if [ $# != 6 ]; then
   echo "Usage: steps/train_sat.sh <#leaves> <#gauss> <data> <lang> <ali-dir> <exp-dir>"
@@ -138,38 +139,16 @@ else
 fi
 
 if [ $stage -le -4 ] && $train_tree; then
-  # Get tree stats.
-  echo "$0: Accumulating tree stats"
-  $cmd JOB=1:$nj $dir/log/acc_tree.JOB.log \
-    hybrid acc-tree-stats $context_opts --ci-phones=$ciphonelist $feat_opts $alidir/final.mdl $feats \
-      $alidir/ali.JOB.gz $dir/JOB.treeacc || exit 1;
-  [ "`ls $dir/*.treeacc | wc -w`" -ne "$nj" ] && echo "$0: Wrong #tree-stats" && exit 1;
-  $cmd $dir/log/sum_tree_acc.log \
-    hybrid sum-tree-stats $dir/treeacc $dir/*.treeacc || exit 1;
-  rm $dir/*.treeacc
+  gmm_acc_tree_stats || exit 1
 fi
 
 if [ $stage -le -3 ] && $train_tree; then
-  echo "$0: Getting questions for tree clustering."
-  hybrid cluster-phones $context_opts $dir/treeacc $lang/phones/sets.int $dir/questions.int \
-    2>$dir/log/questions.log || exit 1;
-  cat $lang/phones/extra_questions.int >> $dir/questions.int 2>/dev/null
-  hybrid compile-questions $context_opts $lang/topo $dir/questions.int $dir/questions.qst \
-    2>$dir/log/compile_questions.log || exit 1;
-
-  echo "$0: Building the tree"
-  $cmd $dir/log/build_tree.log \
-    hybrid build-tree $context_opts --verbose=1 --max-leaves=$numleaves \
-      --cluster-thresh=$cluster_thresh $dir/treeacc $lang/phones/roots.int \
-      $dir/questions.qst $lang/topo $dir/tree || exit 1;
+  gmm_build_tree || exit 1
 fi
 
 if [ $stage -le -2 ]; then
-  echo "$0: Initializing the model"
   if $train_tree; then
-    hybrid gmm-init-model --write-occs=$dir/1.occs \
-      $dir/tree $dir/treeacc $lang/topo $dir/1.mdl 2> $dir/log/init_model.log || exit 1;
-    grep 'no stats' $dir/log/init_model.log && echo "This is a bad warning.";
+    gmm_init_model $dir/1.mdl || exit 1
     rm $dir/treeacc
   else
     echo "$0: --train-tree false is not supported (needs gmm-init-model-flat)" && exit 1;
@@ -177,31 +156,20 @@ if [ $stage -le -2 ]; then
 fi
 
 if [ $stage -le -1 ]; then
-  # Convert the alignments.
-  echo "$0: Converting alignments from $alidir to use current tree"
-  $cmd JOB=1:$nj $dir/log/convert.JOB.log \
-    hybrid convert-ali $alidir/final.mdl $dir/1.mdl $dir/tree $alidir/ali.JOB.gz $dir/ali.JOB.gz || exit 1;
+  gmm_convert_ali || exit 1
 fi
 
 [ "$exit_stage" -eq 0 ] && echo "$0: Exiting early: --exit-stage $exit_stage" && exit 0;
 
 if [ $stage -le 0 ] && [ "$realign_iters" != "" ]; then
-  echo "$0: Compiling graphs of transcripts"
-  $cmd JOB=1:$nj $dir/log/compile_graphs.JOB.log \
-    hybrid compile-train-graphs --read-disambig-syms=$lang/phones/disambig.int \
-      --words $lang/words.txt --map-oov $oov \
-      $dir/tree $dir/1.mdl $lang/L.fst $sdata/JOB/text $dir/fsts.JOB.npz || exit 1;
+  gmm_compile_graphs || exit 1
 fi
 
 x=1
 while [ $x -lt $num_iters ]; do
   echo "$0: Pass $x"
   if echo $realign_iters | grep -w $x >/dev/null && [ $stage -le $x ]; then
-    echo "$0: Aligning data"
-    $cmd JOB=1:$nj $dir/log/align.$x.JOB.log \
-      hybrid gmm-align-compiled $scale_opts --beam=$beam --retry-beam=$retry_beam --careful=$careful \
-        --boost-silence=$boost_silence --silence-phones=`cat $lang/phones/optional_silence.csl` \
-        $feat_opts $dir/$x.mdl $dir/fsts.JOB.npz $feats $dir/ali.JOB.gz || exit 1;
+    gmm_realign $x || exit 1
   fi
 
   if echo $fmllr_iters | grep -w $x >/dev/null; then
@@ -222,14 +190,7 @@ while [ $x -lt $num_iters ]; do
   fi
 
   if [ $stage -le $x ]; then
-    $cmd JOB=1:$nj $dir/log/acc.$x.JOB.log \
-      hybrid gmm-acc-stats-ali $feat_opts $dir/$x.mdl $feats $dir/ali.JOB.gz $dir/$x.JOB.acc || exit 1;
-    [ `ls $dir/$x.*.acc | wc -w` -ne "$nj" ] && echo "$0: Wrong #accs" && exit 1;
-    $cmd $dir/log/update.$x.log \
-      hybrid gmm-est --power=$power --write-occs=$dir/$[$x+1].occs --mix-up=$numgauss --seed=$[$seed+$x] \
-        $dir/$x.mdl $dir/$x.*.acc $dir/$[$x+1].mdl || exit 1;
-    # Kaldi deletes $x.mdl here; we keep the models so that any --stage can be restarted.
-    rm $dir/$x.*.acc $dir/$x.occs 2>/dev/null
+    gmm_update $x || exit 1
   fi
   [ $x -le $max_iter_inc ] && numgauss=$[$numgauss+$incgauss];
   x=$[$x+1];
@@ -250,10 +211,6 @@ if [ $stage -le $x ]; then
 fi
 
 # final.{mdl,alimdl,occs}: copies, renamed into place (atomic)
-for f in mdl alimdl occs; do
-  if [ -f $dir/$x.$f ]; then cp $dir/$x.$f $dir/.final.$f.tmp && mv -f $dir/.final.$f.tmp $dir/final.$f || exit 1; fi
-done
-
-grep -h "Overall avg like per frame" $dir/log/acc.$[$x-1].*.log 2>/dev/null | tail -n 1 || true
+gmm_finalize $x alimdl || exit 1
 grep -h "Overall fMLLR auxf impr" $dir/log/fmllr.*.log 2>/dev/null | tail -n 1 || true
 echo "$0: Done training SAT system in $dir"
