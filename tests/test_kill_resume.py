@@ -109,21 +109,26 @@ def _start_and_kill(cmd: str, cwd: Path, trigger: Path, sig: int, timeout: float
     _start_and_kill_when(cmd, cwd, trigger.exists, sig, watch=None, timeout=timeout)
 
 
-def _check_complete(exp: Path, sdata: Path) -> int:
-    """Every file under a final name in ``exp`` is complete; return the last iteration N with N.mdl."""
-    assert not (exp / "final.mdl").exists(), "final.mdl exists after a kill mid-training"
+def _check_complete(exp: Path, sdata: Path, num_pdfs: int | None = None) -> int:
+    """Every file of a killed training script under a final name in ``exp`` parses and is whole (no
+    final.*; models with ``num_pdfs`` pdfs when given); return the last iteration N with N.mdl."""
+    assert not list(exp.glob("final.*")), "final.* exists after a kill mid-training"
     iters = []
     for f in sorted(exp.iterdir()):
-        if f.name.startswith("."):
+        if f.name.startswith(".") or f.is_dir():
             continue  # temporary names (atomic writes): allowed to remain after a kill
         if f.suffix == ".mdl":
             tm, am = read_model(f)  # a truncated model does not parse
             assert am.num_pdfs == tm.num_pdfs > 0, f
+            assert num_pdfs is None or am.num_pdfs == num_pdfs, f
             iters.append(int(f.stem))
         elif f.name.startswith("ali.") and f.name.endswith(".gz"):
             job = f.name.split(".")[1]
             utts = {line.split()[0] for line in (sdata / job / "utt2spk").read_text().splitlines()}
             assert set(read_ali_ark(f)) == utts, f"{f}: not the alignments of every utterance of job {job}"
+        elif f.name.startswith("fsts.") and f.suffix == ".npz":
+            with np.load(f) as z:
+                assert len(z.files) > 0, f
         elif f.suffix == ".acc":
             GmmAccs.read(f)
         elif f.suffix == ".occs":
@@ -241,33 +246,10 @@ def _start_and_kill_when(cmd: str, cwd: Path, ready, sig: int, watch: Path | Non
 
 
 def _check_complete_tri(exp: Path, sdata: Path) -> int:
-    """Every file of a killed train_deltas.sh under a final name parses and is whole; no final.*;
-    return the last iteration N with N.mdl."""
+    """:func:`_check_complete` for train_deltas.sh: every model has the tree's number of pdfs."""
     from hybrid.tree.context_dependency import read_tree
 
-    assert not list(exp.glob("final.*")), "final.* exists after a kill mid-training"
-    num_pdfs = read_tree(exp / "tree").num_pdfs
-    iters = []
-    for f in sorted(exp.iterdir()):
-        if f.name.startswith(".") or f.is_dir():
-            continue  # temporary names (atomic writes): allowed to remain after a kill
-        if f.suffix == ".mdl":
-            tm, am = read_model(f)
-            assert am.num_pdfs == tm.num_pdfs == num_pdfs, f
-            iters.append(int(f.stem))
-        elif f.name.startswith("ali.") and f.name.endswith(".gz"):
-            job = f.name.split(".")[1]
-            utts = {line.split()[0] for line in (sdata / job / "utt2spk").read_text().splitlines()}
-            assert set(read_ali_ark(f)) == utts, f"{f}: not the alignments of every utterance of job {job}"
-        elif f.name.startswith("fsts.") and f.suffix == ".npz":
-            with np.load(f) as z:
-                assert len(z.files) > 0, f
-        elif f.suffix == ".acc":
-            GmmAccs.read(f)
-        elif f.suffix == ".occs":
-            np.array(f.read_text().strip(" []\n").split(), dtype=np.float64)
-    assert iters, f"no model in {exp}"
-    return max(iters)
+    return _check_complete(exp, sdata, read_tree(exp / "tree").num_pdfs)
 
 
 @pytest.mark.slow
