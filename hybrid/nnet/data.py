@@ -5,7 +5,8 @@ CMVN from the stored stats (``cmvn.scp`` + ``utt2spk``), converts the alignments
 (``ali.*.gz``, transition-ids) to pdf-ids through ``ali_dir/final.mdl`` and writes three sets:
 
 - ``egs_dir/valid``: a speaker-disjoint held-out subset (Kaldi's get_egs holds out
-  ``num_utts_subset=300`` utterances; we take ``min(300, 5 %)``, whole speakers),
+  ``num_utts_subset=300`` utterances; we take ``min(300, 5 %)``, whole speakers, a speaker's
+  speed-perturbed copies ``sp<factor>-<spk>`` with it),
 - ``egs_dir/train_diag``: a random subset of the training utterances of the same size,
 - ``egs_dir/train``: every other utterance,
 
@@ -32,6 +33,7 @@ import logging
 import math
 import os
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 IGNORE = -100
 
 __all__ = [
-    "IGNORE", "read_pdf_alignments", "iter_cmvn_feats", "apply_cmvn_stats", "select_subsets",
+    "IGNORE", "read_pdf_alignments", "iter_cmvn_feats", "apply_cmvn_stats", "select_subsets", "base_speaker",
     "prepare_egs", "EgsSet", "ChunkDataset", "MinibatchSchedule", "make_loader", "read_kaldi_vector",
     "write_kaldi_vector",
 ]
@@ -147,16 +149,29 @@ def iter_cmvn_feats(data_dir: str | os.PathLike, cmvn: bool = True, norm_vars: b
 
 
 # ---------------------------------------------------------------------------- subsets
+_PERTURB_PREFIX = re.compile(r"^sp[0-9]+(?:\.[0-9]+)?-")
+
+
+def base_speaker(spk: str) -> str:
+    """The speaker id without the ``sp<factor>-`` prefix of Kaldi's perturb_data_dir_speed.sh
+    (``sp0.9-fash`` → ``fash``); other ids are returned unchanged."""
+    return _PERTURB_PREFIX.sub("", spk, count=1)
+
+
 def select_subsets(utt2spk: dict[str, str], num_utts_subset: int = 300, valid_fraction: float = 0.05,
                    seed: int = 0) -> tuple[list[str], list[str]]:
-    """Held-out validation utterances (whole speakers, speaker-disjoint from training) and a
-    train-diagnostic subset of the remaining utterances, both of about
-    ``min(num_utts_subset, valid_fraction x #utts)`` utterances (at least 1)."""
+    """Held-out validation utterances and a train-diagnostic subset of the remaining
+    utterances, both of about ``min(num_utts_subset, valid_fraction x #utts)`` utterances (at
+    least 1).
+
+    The validation subset is made of whole *base* speakers: a speed-perturbed copy's speaker
+    ``sp<factor>-X`` (Kaldi's perturb_data_dir_speed.sh) counts as speaker ``X``, so a held-out
+    speaker's perturbed recordings are held out with it and none of them is in training."""
     utts = sorted(utt2spk)
     n = max(1, min(num_utts_subset, int(round(valid_fraction * len(utts)))))
     spk2utts: dict[str, list[str]] = {}
     for u in utts:
-        spk2utts.setdefault(utt2spk[u], []).append(u)
+        spk2utts.setdefault(base_speaker(utt2spk[u]), []).append(u)
     spks = sorted(spk2utts)
     rng = random.Random(seed)
     rng.shuffle(spks)
