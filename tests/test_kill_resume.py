@@ -13,6 +13,7 @@ ignores SIGTERM); a SIGKILL of run.pl alone kills a job that is one program (PR_
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -137,6 +138,22 @@ def _check_complete(exp: Path, sdata: Path, num_pdfs: int | None = None) -> int:
     return max(iters)
 
 
+@contextlib.contextmanager
+def _run_pl(cwd: Path, *args: str, pipe: bool = False):
+    """run.pl ``args`` in its own session in ``cwd`` (stdout/stderr piped as text when ``pipe``); on exit
+    its group is SIGKILLed if still running and any job process left is killed."""
+    out = subprocess.PIPE if pipe else subprocess.DEVNULL
+    p = subprocess.Popen(["run.pl", *args], cwd=cwd, env=_env(), stdout=out, stderr=out, text=pipe,
+                         start_new_session=True)
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        _kill_left(cwd)
+
+
 @pytest.mark.slow
 def test_train_mono_killed_and_resumed_gives_identical_model(tmp_path):
     rng = np.random.default_rng(0)
@@ -195,9 +212,7 @@ def test_train_mono_killed_and_resumed_gives_identical_model(tmp_path):
 
 def test_sigkill_of_run_pl_group_reaches_jobs(tmp_path):
     """run.pl's jobs die with it when its process group is SIGKILLed (as Kaldi's do)."""
-    p = subprocess.Popen(["run.pl", "JOB=1:2", "log/s.JOB.log", "sleep", "37.25"], cwd=tmp_path, env=_env(),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
+    with _run_pl(tmp_path, "JOB=1:2", "log/s.JOB.log", "sleep", "37.25") as p:
         deadline = time.monotonic() + 20
         while len(_running(tmp_path, "sleep 37.25")) < 2:
             assert time.monotonic() < deadline, "run.pl did not start its jobs"
@@ -207,11 +222,6 @@ def test_sigkill_of_run_pl_group_reaches_jobs(tmp_path):
         time.sleep(0.3)
         left = {pid: c for pid, c in _procs_in(tmp_path).items() if "sleep 37.25" in c}
         assert not left, f"jobs survived a SIGKILL of run.pl's process group: {left}"
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-        _kill_left(tmp_path)
 
 
 # ---------------------------------------------------------------- triphones: steps/train_deltas.sh
@@ -332,10 +342,7 @@ def test_sigterm_of_run_pl_alone_kills_jobs_and_their_descendants(tmp_path):
     after the grace period (3 s); the queued job never starts; run.pl exits 143."""
     cmd = ("if [ JOB = 2 ]; then trap '' TERM; fi; echo $$ > pid.JOB; "
            "sleep 37.5 | ( sleep 37.75 | cat ); echo survived > after.JOB")
-    p = subprocess.Popen(["run.pl", "--max-jobs-run", "2", "JOB=1:3", "log/t.JOB.log", cmd], cwd=tmp_path,
-                         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
-    try:
+    with _run_pl(tmp_path, "--max-jobs-run", "2", "JOB=1:3", "log/t.JOB.log", cmd, pipe=True) as p:
         _wait_for(lambda: len(_running(tmp_path, "sleep 37.75")) == 2
                   and all((tmp_path / f"pid.{j}").is_file() for j in (1, 2)), "jobs did not start")
         jobs = [int((tmp_path / f"pid.{j}").read_text()) for j in (1, 2)]
@@ -354,20 +361,12 @@ def test_sigterm_of_run_pl_alone_kills_jobs_and_their_descendants(tmp_path):
         assert "# Ended (code 137; signal 9) at" in (tmp_path / "log/t.2.log").read_text()
         assert not (tmp_path / "pid.3").exists(), "the queued job was started"
         assert not (tmp_path / "after.1").exists() and not (tmp_path / "after.2").exists()
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-        _kill_left(tmp_path)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_sigterm_of_run_pl_kills_quickly_when_jobs_obey(tmp_path):
     """Jobs that end on SIGTERM are not waited for until the grace period is over."""
-    p = subprocess.Popen(["run.pl", "JOB=1:2", "log/q.JOB.log", "sleep 37.25 | cat"], cwd=tmp_path,
-                         env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
-    try:
+    with _run_pl(tmp_path, "JOB=1:2", "log/q.JOB.log", "sleep 37.25 | cat") as p:
         _wait_for(lambda: len(_running(tmp_path, "sleep 37.25")) == 2,
                   "jobs did not start")
         start = time.monotonic()
@@ -376,31 +375,19 @@ def test_sigterm_of_run_pl_kills_quickly_when_jobs_obey(tmp_path):
         assert time.monotonic() - start < 2.0
         assert p.returncode == 128 + signal.SIGTERM
         assert not {pid: c for pid, c in _procs_in(tmp_path).items() if "37.25" in c}
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-        _kill_left(tmp_path)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_sigkill_of_run_pl_alone_kills_single_program_jobs(tmp_path):
     """PR_SET_PDEATHSIG: a job that is one program (bash execs it) dies when run.pl is SIGKILLed,
     even though the signal went to run.pl's pid only."""
-    p = subprocess.Popen(["run.pl", "JOB=1:2", "log/d.JOB.log", "sleep", "37.125"], cwd=tmp_path, env=_env(),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
+    with _run_pl(tmp_path, "JOB=1:2", "log/d.JOB.log", "sleep", "37.125") as p:
         _wait_for(lambda: len(_running(tmp_path, "sleep 37.125")) == 2,
                   "run.pl did not start its jobs")
         os.kill(p.pid, signal.SIGKILL)
         p.wait(timeout=10)
         _wait_for(lambda: not _running(tmp_path, "sleep 37.125"),
                   f"jobs survived a SIGKILL of run.pl: {_procs_in(tmp_path)}", timeout=5)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-        _kill_left(tmp_path)
 
 
 # ---------------------------------------------------------------- write_model refuses NaN/inf
