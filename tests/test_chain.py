@@ -289,6 +289,27 @@ def test_den_fsa_from_phone_lm_and_numerator_inside_den():
     assert c.pdf_sequences() == split_numerator(utt, s, 4).pdf_sequences()
 
 
+@pytest.mark.parametrize("order", [1, 2])
+def test_den_fsa_lm_shorter_than_left_context(order):
+    """A phone unigram (or bigram, with a pruned history) is shorter than the biphone tree's left
+    context: the den FSA tracks the left phone itself and still gives every phone sequence its LM
+    probability."""
+    rng = np.random.default_rng(10)
+    hmms, P = biphone_hmms(4)
+    seqs = [list(rng.integers(1, 5, size=rng.integers(2, 7))) for _ in range(40)]
+    lm = estimate_phone_lm(seqs, ngram_order=order, no_prune_ngram_order=1, num_extra_lm_states=0)
+    assert max(len(h) for h in lm.probs) <= order - 1
+    f = denominator_fsa(lm, hmms)
+    for seq in ([int(p) for p in seqs[0]], [3, 3, 1], [2]):
+        pdfs = []
+        for k, p in enumerate(seq):
+            left = seq[k - 1] if k else 0
+            pdfs += [(left * 4 + p - 1) * 2, (left * 4 + p - 1) * 2 + 1]
+        ll = np.full((len(pdfs), P), -1e4)
+        ll[np.arange(len(pdfs)), pdfs] = 0.0
+        assert total_log_prob_reference(f, ll) == pytest.approx(lm.log_prob(seq), abs=1e-9)
+
+
 def test_minimize_preserves_weights():
     den = random_graph(S=6, P=2, arcs_per_state=2, seed=10)
     # duplicate the graph's states: the copy must be merged back

@@ -42,7 +42,8 @@ class PhoneLm:
 
     @property
     def start(self) -> tuple[int, ...]:
-        return (0,)
+        """The sentence-start history, or the empty one when it was pruned (a unigram LM)."""
+        return (0,) if (0,) in self.probs else ()
 
     def next_state(self, h: tuple[int, ...], phone: int) -> tuple[int, ...]:
         """Longest kept suffix of ``h + (phone,)`` (at most ngram_order - 1 long)."""
@@ -151,7 +152,7 @@ def denominator_fsa(lm: PhoneLm, hmms: PhoneHmms, do_minimize: bool = True) -> F
     LM's end-of-sentence probabilities (they only matter for the initial-probability iteration:
     the den graph makes every state final, see :func:`hybrid.chain.graph.denominator_graph`)."""
     N = hmms.N
-    lm_states, lm_arcs, lm_finals = phone_lm_arcs(lm)
+    _lm_states, lm_arcs, lm_finals = phone_lm_arcs(lm)
     out_by_state: dict[int, list] = defaultdict(list)
     for s, d, p, w in lm_arcs:
         out_by_state[s].append((d, p, w))
@@ -162,25 +163,22 @@ def denominator_fsa(lm: PhoneLm, hmms: PhoneHmms, do_minimize: bool = True) -> F
             ids[key] = len(ids)
         return ids[key]
 
-    def left_of(h_state: int, phone: int) -> tuple[int, ...]:
-        h = lm_states[h_state]
-        if len(h) < N - 1 and h[:1] != (0,):
-            raise ValueError(f"LM state {h} is shorter than the tree's left context ({N - 1} phones): "
-                             "use no_prune_ngram_order >= context width")
-        ctx = (tuple([0] * N) + h)[-(N - 1):] if N > 1 else ()
-        return ctx + (phone,)
-
-    # graph keys: ("lm", lm_state) is the entry boundary of LM state; ("in", lm_after, window, node)
-    start = sid(("lm", 0))
+    # The left context is tracked next to the LM state (an LM state may be shorter than the tree's
+    # left context: a unigram or bigram LM with a wider tree, or a pruned history), as Kaldi gets by
+    # composing the LM with the context FST.
+    # graph keys: ("lm", lm_state, left) is the start; ("in", lm_after, window, node) is inside a phone's
+    # HMM, window = the N-1 left phones + the phone (0 = sentence start).
+    left0 = (0,) * (N - 1)
+    start = sid(("lm", 0, left0))
     arcs = []
     finals: dict[int, float] = {}
-    todo = [("lm", 0)]
-    seen = {("lm", 0)}
+    todo = [("lm", 0, left0)]
+    seen = {("lm", 0, left0)}
     while todo:
         key = todo.pop()
         s = ids[key]
         if key[0] == "lm":
-            lm_s = key[1]
+            _, lm_s, left = key
             if lm_s in lm_finals:
                 finals[s] = lm_finals[lm_s]
             nexts = out_by_state[lm_s]
@@ -199,8 +197,9 @@ def denominator_fsa(lm: PhoneLm, hmms: PhoneHmms, do_minimize: bool = True) -> F
             if lm_s in lm_finals:
                 finals[s] = lm_finals[lm_s]
             nexts = out_by_state[lm_s]
+            left = window[1:]
         for d, p, w in nexts:
-            window = left_of(lm_s, p) if N > 1 else (p,)
+            window = left + (p,)
             _internal, entry_arcs, _F = hmms.arcs(window)
             for b, pdf in entry_arcs:
                 k2 = ("in", d, window, b)
