@@ -176,6 +176,54 @@ def _compact(ntok, frame, frame_start, t_state, t_cost, t_extra, t_links, l_dest
     return n, nl, ts, tc, te, tl, ld, li, lo, lg, la, ln
 
 
+@njit(cache=True, inline="always")
+def _find_or_add_token(ns, tot, ntok, state2tok, t_state, t_cost, t_extra, t_links):
+    """The token of graph state ``ns`` in the frame being built: created with cost ``tot``, or its cost
+    lowered to ``tot`` when that is better. Returns (token, whether its cost changed, ntok and the token
+    arrays, grown when full)."""
+    nt = state2tok[ns]
+    if nt == -1:
+        if ntok >= t_state.shape[0]:
+            t_state = _grow_i32(t_state, ntok + 1)
+            t_cost = _grow_f64(t_cost, ntok + 1)
+            t_extra = _grow_f64(t_extra, ntok + 1)
+            t_links = _grow_i64(t_links, ntok + 1)
+        nt = ntok
+        ntok += 1
+        t_state[nt] = ns
+        t_cost[nt] = tot
+        t_extra[nt] = 0.0
+        t_links[nt] = -1
+        state2tok[ns] = nt
+        return nt, True, ntok, t_state, t_cost, t_extra, t_links
+    if tot < t_cost[nt]:
+        t_cost[nt] = tot
+        return nt, True, ntok, t_state, t_cost, t_extra, t_links
+    return nt, False, ntok, t_state, t_cost, t_extra, t_links
+
+
+@njit(cache=True, inline="always")
+def _add_link(tok, nt, ilab, olab, graph_cost, ac_cost, nlink, t_links, l_dest, l_ilabel, l_olabel, l_graph,
+              l_ac, l_next):
+    """A forward link ``tok -> nt`` put first in ``tok``'s list. Returns (nlink and the link arrays, grown
+    when full)."""
+    if nlink >= l_dest.shape[0]:
+        l_dest = _grow_i32(l_dest, nlink + 1)
+        l_ilabel = _grow_i32(l_ilabel, nlink + 1)
+        l_olabel = _grow_i32(l_olabel, nlink + 1)
+        l_graph = _grow_f64(l_graph, nlink + 1)
+        l_ac = _grow_f64(l_ac, nlink + 1)
+        l_next = _grow_i64(l_next, nlink + 1)
+    l_dest[nlink] = nt
+    l_ilabel[nlink] = ilab
+    l_olabel[nlink] = olab
+    l_graph[nlink] = graph_cost
+    l_ac[nlink] = ac_cost
+    l_next[nlink] = t_links[tok]
+    t_links[tok] = nlink
+    return nlink + 1, l_dest, l_ilabel, l_olabel, l_graph, l_ac, l_next
+
+
 @njit(cache=True)
 def _decode(arc_start, ilabel, olabel, weight, nextstate, final, start, n_ieps,
             loglikes, tid2pdf, acoustic_scale, beam, max_active, min_active, lattice_beam,
@@ -236,40 +284,11 @@ def _decode(arc_start, ilabel, olabel, weight, nextstate, final, start, n_ieps,
                 tot = cur_cost + g
                 if tot < cutoff:
                     ns = nextstate[a]
-                    nt = state2tok[ns]
-                    changed = False
-                    if nt == -1:
-                        if ntok >= t_state.shape[0]:
-                            t_state = _grow_i32(t_state, ntok + 1)
-                            t_cost = _grow_f64(t_cost, ntok + 1)
-                            t_extra = _grow_f64(t_extra, ntok + 1)
-                            t_links = _grow_i64(t_links, ntok + 1)
-                        nt = ntok
-                        ntok += 1
-                        t_state[nt] = ns
-                        t_cost[nt] = tot
-                        t_extra[nt] = 0.0
-                        t_links[nt] = -1
-                        state2tok[ns] = nt
-                        changed = True
-                    elif tot < t_cost[nt]:
-                        t_cost[nt] = tot
-                        changed = True
-                    if nlink >= l_dest.shape[0]:
-                        l_dest = _grow_i32(l_dest, nlink + 1)
-                        l_ilabel = _grow_i32(l_ilabel, nlink + 1)
-                        l_olabel = _grow_i32(l_olabel, nlink + 1)
-                        l_graph = _grow_f64(l_graph, nlink + 1)
-                        l_ac = _grow_f64(l_ac, nlink + 1)
-                        l_next = _grow_i64(l_next, nlink + 1)
-                    l_dest[nlink] = nt
-                    l_ilabel[nlink] = 0
-                    l_olabel[nlink] = olabel[a]
-                    l_graph[nlink] = g
-                    l_ac[nlink] = 0.0
-                    l_next[nlink] = t_links[tok]
-                    t_links[tok] = nlink
-                    nlink += 1
+                    nt, changed, ntok, t_state, t_cost, t_extra, t_links = _find_or_add_token(
+                        ns, tot, ntok, state2tok, t_state, t_cost, t_extra, t_links)
+                    nlink, l_dest, l_ilabel, l_olabel, l_graph, l_ac, l_next = _add_link(
+                        tok, nt, 0, olabel[a], g, 0.0, nlink, t_links, l_dest, l_ilabel, l_olabel, l_graph,
+                        l_ac, l_next)
                     if changed and n_ieps[ns] > 0:
                         if qn >= queue.shape[0]:
                             queue = _grow_i64(queue, qn + 1)
@@ -365,37 +384,11 @@ def _decode(arc_start, ilabel, olabel, weight, nextstate, final, start, n_ieps,
                 if tot + adaptive_beam < next_cutoff:
                     next_cutoff = tot + adaptive_beam
                 ns = nextstate[a]
-                nt = state2tok[ns]
-                if nt == -1:
-                    if ntok >= t_state.shape[0]:
-                        t_state = _grow_i32(t_state, ntok + 1)
-                        t_cost = _grow_f64(t_cost, ntok + 1)
-                        t_extra = _grow_f64(t_extra, ntok + 1)
-                        t_links = _grow_i64(t_links, ntok + 1)
-                    nt = ntok
-                    ntok += 1
-                    t_state[nt] = ns
-                    t_cost[nt] = tot
-                    t_extra[nt] = 0.0
-                    t_links[nt] = -1
-                    state2tok[ns] = nt
-                elif tot < t_cost[nt]:
-                    t_cost[nt] = tot
-                if nlink >= l_dest.shape[0]:
-                    l_dest = _grow_i32(l_dest, nlink + 1)
-                    l_ilabel = _grow_i32(l_ilabel, nlink + 1)
-                    l_olabel = _grow_i32(l_olabel, nlink + 1)
-                    l_graph = _grow_f64(l_graph, nlink + 1)
-                    l_ac = _grow_f64(l_ac, nlink + 1)
-                    l_next = _grow_i64(l_next, nlink + 1)
-                l_dest[nlink] = nt
-                l_ilabel[nlink] = il
-                l_olabel[nlink] = olabel[a]
-                l_graph[nlink] = g
-                l_ac[nlink] = ac
-                l_next[nlink] = t_links[tok]
-                t_links[tok] = nlink
-                nlink += 1
+                nt, _changed, ntok, t_state, t_cost, t_extra, t_links = _find_or_add_token(
+                    ns, tot, ntok, state2tok, t_state, t_cost, t_extra, t_links)
+                nlink, l_dest, l_ilabel, l_olabel, l_graph, l_ac, l_next = _add_link(
+                    tok, nt, il, olabel[a], g, ac, nlink, t_links, l_dest, l_ilabel, l_olabel, l_graph,
+                    l_ac, l_next)
         cutoff = next_cutoff
 
     # ---------------- FinalizeDecoding: final costs, PruneForwardLinksFinal, then all frames
