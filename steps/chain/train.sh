@@ -111,20 +111,8 @@ fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   . steps/nnet/choose_launcher.sh
-  opts="--config-type $config_type --bottleneck-dim $bottleneck_dim --prefinal-bottleneck-dim $prefinal_bottleneck_dim"
-  opts="$opts --num-epochs $num_epochs --initial-effective-lrate $initial_effective_lrate"
-  opts="$opts --final-effective-lrate $final_effective_lrate --minibatch-size $minibatch_size"
-  opts="$opts --chunk-width $chunk_width --frames-per-iter $frames_per_iter"
-  opts="$opts --xent-regularize $xent_regularize --leaky-hmm-coefficient $leaky_hmm_coefficient"
-  opts="$opts --l2-regularize $l2_regularize --layer-l2-regularize $layer_l2_regularize"
-  opts="$opts --max-param-change $max_param_change --diagnostic-interval $diagnostic_interval"
-  opts="$opts --max-models-combine $max_models_combine --num-workers $num_workers --seed $seed"
-  opts="$opts --use-gpu $gpu_opt --amp $amp --cleanup-keep $cleanup_keep"
-  [ -n "$hidden_dim" ] && opts="$opts --hidden-dim $hidden_dim"
-  $launcher chain-train $opts ${splices:+--splices "$splices"} ${time_strides:+--time-strides "$time_strides"} \
-    ${dropout_schedule:+--dropout-schedule "$dropout_schedule"} $dir/egs $dir > $dir/log/train.log 2>&1 \
-    || { echo "$0: training failed; see $dir/log/train.log" 1>&2; tail -n 20 $dir/log/train.log 1>&2; exit 1; }
-  [ -f $dir/final.pt ] || { echo "$0: no $dir/final.pt (stopped early?)" 1>&2; exit 1; }
+  train_network chain-train --xent-regularize $xent_regularize --leaky-hmm-coefficient $leaky_hmm_coefficient \
+    --l2-regularize $l2_regularize --layer-l2-regularize $layer_l2_regularize || exit 1
   grep -h "Overall log-probability for 'output'" $dir/log/compute_prob_{train,valid}.final.log
 fi
 echo "$0: done training $dir"

@@ -1,4 +1,5 @@
-# Sourced by steps/nnet/train_tdnn.sh and steps/chain/train.sh (not run on its own).
+# Sourced by steps/nnet/train_tdnn.sh and steps/chain/train.sh (not run on its own): the launcher
+# choice below, and train_network (at the end).
 # From $use_gpu (yes|wait|no), $num_gpus and $num_jobs_cpu it sets:
 #   gpu_opt   yes|no, for the trainer's --use-gpu
 #   nproc     training processes (GPUs, or CPU processes with gloo)
@@ -20,3 +21,22 @@ else
   launcher="hybrid"
 fi
 echo "$0: training on $nproc $( [ $gpu_opt = yes ] && echo GPU || echo CPU) process(es); log in $dir/log/train.log"
+
+# train_network <trainer> [<trainer-specific options>...]: runs `$launcher <trainer>` (nnet-train or
+# chain-train) on $dir/egs with the network and schedule options both scripts share (their config
+# variables), logs to $dir/log/train.log, and fails with the log's tail unless $dir/final.pt exists.
+# Options with spaces (splices, time strides, dropout schedule) are passed as separate words.
+train_network() {
+  local trainer=$1; shift
+  local opts="--config-type $config_type --bottleneck-dim $bottleneck_dim --prefinal-bottleneck-dim $prefinal_bottleneck_dim"
+  opts="$opts --num-epochs $num_epochs --initial-effective-lrate $initial_effective_lrate"
+  opts="$opts --final-effective-lrate $final_effective_lrate --minibatch-size $minibatch_size"
+  opts="$opts --chunk-width $chunk_width --frames-per-iter $frames_per_iter --max-param-change $max_param_change"
+  opts="$opts --diagnostic-interval $diagnostic_interval --max-models-combine $max_models_combine"
+  opts="$opts --num-workers $num_workers --seed $seed --use-gpu $gpu_opt --amp $amp --cleanup-keep $cleanup_keep"
+  [ -n "$hidden_dim" ] && opts="$opts --hidden-dim $hidden_dim"
+  $launcher $trainer $opts "$@" ${splices:+--splices "$splices"} ${time_strides:+--time-strides "$time_strides"} \
+    ${dropout_schedule:+--dropout-schedule "$dropout_schedule"} $dir/egs $dir > $dir/log/train.log 2>&1 \
+    || { echo "$0: training failed; see $dir/log/train.log" 1>&2; tail -n 20 $dir/log/train.log 1>&2; return 1; }
+  [ -f $dir/final.pt ] || { echo "$0: no $dir/final.pt (stopped early?)" 1>&2; return 1; }
+}
