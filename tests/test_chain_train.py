@@ -331,3 +331,102 @@ def test_chain_decoding_end_to_end(chain_setup, tmp_path):
         tot += len(ref)
     print(f"chain decode: {errs} errors / {tot} phones")
     assert errs / tot < 0.5, (errs, tot)
+
+
+def test_score_fusion_decodes_the_average_of_the_models(chain_setup, tmp_path):
+    """steps/nnet/decode_score_fusion.sh: the fused scores are the frame-by-frame mean of each model's
+    chain output (numpy mean of compute_chain_output as the oracle), and fusing a model with itself
+    gives the lattices of steps/nnet/decode.sh on that model."""
+    import shutil
+
+    kaldifst = pytest.importorskip("kaldifst")
+    from hybrid.chain.train import compute_chain_output, load_chain_model
+    from hybrid.decode.lattice import iter_lattices
+    from hybrid.io import read_table
+
+    from test_train_deltas import run
+
+    d = chain_setup.get("model_dir")
+    if d is None:
+        pytest.skip("needs the model of test_tiny_chain_training_improves_and_logs")
+    repo = Path(__file__).resolve().parent.parent
+    (tmp_path / "steps").symlink_to(repo / "steps")
+    (tmp_path / "utils").symlink_to(repo / "utils")
+    tm, ctx = chain_setup["tm"], chain_setup["ctx"]
+    keys = chain_setup["keys"][:6]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "feats.scp").write_text("".join(ln + "\n" for ln in (chain_setup["data"] / "feats.scp").read_text()
+                                            .splitlines() if ln.split()[0] in keys))
+    (data / "utt2spk").write_text("".join(f"{k} {k}\n" for k in keys))
+    (data / "spk2utt").write_text("".join(f"{k} {k}\n" for k in keys))
+    graph = tmp_path / "graph"
+    graph.mkdir()
+    kaldifst.compile(_word_loop_graph(tm, ctx)).write(str(graph / "HCLG.fst"))
+    (graph / "words.txt").write_text("<eps> 0\n" + "".join(f"w{p} {p}\n" for p in PHONES))
+    models = []
+    for i, noise in enumerate((0.0, 0.05)):
+        m = tmp_path / f"m{i}"
+        m.mkdir()
+        ckpt = torch.load(d / "final.pt", weights_only=False)
+        g = torch.Generator().manual_seed(i)
+        ckpt["model"] = {k: (v + noise * torch.randn(v.shape, generator=g) if v.is_floating_point() and v.dim() > 1
+                             else v) for k, v in ckpt["model"].items()}
+        torch.save(ckpt, m / "final.pt")
+        (m / "final.mdl").write_text(tm.to_text())
+        ctx.write(m / "tree")
+        (m / "frame_subsampling_factor").write_text("3\n")
+        (m / "cmvn_opts").write_text("--norm-means=false --norm-vars=false\n")
+        models.append(m)
+    opts = "--nj 2 --skip-scoring true --keep-loglikes true"
+    run(f"steps/nnet/decode_score_fusion.sh {opts} graph data m0 m1 fused/decode", tmp_path)
+    fused = {}
+    for j in (1, 2):
+        fused.update(read_table(tmp_path / "fused" / "decode" / f"loglikes.{j}.ark"))
+    assert set(fused) == set(keys)
+    for k in keys:
+        outs = [compute_chain_output(load_chain_model(m / "final.pt"), chain_setup["feats"][k]) for m in models]
+        assert not np.allclose(outs[0], outs[1], atol=1e-3)
+        np.testing.assert_allclose(fused[k], (outs[0] + outs[1]) / 2, rtol=1e-4, atol=1e-4)
+    assert (tmp_path / "fused" / "decode" / "lat.1.gz").is_file()
+    # a model fused with itself decodes as the model alone
+    shutil.copytree(models[0], tmp_path / "m0b")
+    run(f"steps/nnet/decode_score_fusion.sh {opts} graph data m0 m0b self/decode", tmp_path)
+    run(f"steps/nnet/decode.sh {opts} --model-type chain --acwt 1.0 --post-decode-acwt 10.0 graph data m0/decode",
+        tmp_path)
+    for j in (1, 2):
+        a = dict(iter_lattices(str(tmp_path / "self" / "decode" / f"lat.{j}.gz")))
+        b = dict(iter_lattices(str(tmp_path / "m0" / "decode" / f"lat.{j}.gz")))
+        assert set(a) == set(b) and a
+        for k in a:
+            np.testing.assert_allclose(a[k].acoustic, b[k].acoustic, rtol=1e-6)
+            np.testing.assert_allclose(a[k].graph, b[k].graph)
+    # models on different trees are refused
+    (models[1] / "tree").write_bytes(b"other")
+    with pytest.raises(AssertionError, match="different trees"):
+        run(f"steps/nnet/decode_score_fusion.sh {opts} graph data m0 m1 bad/decode", tmp_path)
+
+
+def test_matrix_sum_averages_and_reports_missing_keys(tmp_path):
+    from hybrid.cli import main
+    from hybrid.io import read_table, write_table
+
+    rng = np.random.default_rng(0)
+    a = {f"u{i}": rng.normal(size=(4 + i, 3)).astype(np.float32) for i in range(3)}
+    b = {k: rng.normal(size=v.shape).astype(np.float32) for k, v in a.items() if k != "u1"}
+    b["u2"] = b["u2"][:-1]
+    write_table(a, tmp_path / "a.ark")
+    write_table(b, tmp_path / "b.ark")
+    r = CliRunner().invoke(main, ["matrix-sum", "--average=true", f"ark:{tmp_path / 'a.ark'}",
+                                  f"ark:{tmp_path / 'b.ark'}", f"ark:{tmp_path / 'o.ark'}"])
+    assert r.exit_code == 0, r.output
+    o = read_table(tmp_path / "o.ark")
+    assert list(o) == ["u0"]
+    np.testing.assert_allclose(o["u0"], (a["u0"] + b["u0"]) / 2, rtol=1e-6)
+    assert "no matrix for u1 in input 2" in r.output and "matrix for u2 in input 2 is (5, 3)" in r.output
+    r = CliRunner().invoke(main, ["matrix-sum", f"ark:{tmp_path / 'a.ark'}", f"ark:{tmp_path / 'a.ark'}",
+                                  f"ark:{tmp_path / 's.ark'}"])
+    assert r.exit_code == 0, r.output
+    s = read_table(tmp_path / "s.ark")
+    for k in a:
+        np.testing.assert_allclose(s[k], 2 * a[k], rtol=1e-6)

@@ -1,6 +1,6 @@
 """Feature commands named after Kaldi's binaries: compute-mfcc-feats, compute-fbank-feats,
 compute-cmvn-stats, apply-cmvn, add-deltas, splice-feats, transform-feats, copy-feats,
-feat-to-dim, feat-to-len.
+feat-to-dim, feat-to-len, matrix-sum.
 
 rspecifiers: ``scp:file``, ``ark:file``, ``ark:-`` or a path (``.scp`` = script).
 wspecifiers: ``ark,scp:x.ark,x.scp``, ``ark:x.ark``, ``ark:-``, ``ark,t:file`` (text), ``-``.
@@ -327,6 +327,37 @@ def copy_feats_cmd(write_num_frames, feats_rspecifier, feats_wspecifier):
     _write_text_table(write_num_frames, nf, str)
 
 
+@click.command("matrix-sum")
+@click.option("--average", type=click.BOOL, default=False, show_default=True,
+              help="divide the sum by the number of inputs (frame-score fusion)")
+@click.argument("specs", nargs=-1, required=True)
+def matrix_sum_cmd(average, specs):
+    """Sum (or average) per key the matrices of several tables, as Kaldi's matrix-sum in table mode:
+    matrix-sum [--average=true] <in-rspecifier1> <in-rspecifier2> [...] <out-wspecifier>.
+    A key missing from an input, or with another shape there, is reported and not written."""
+    log = _setup_logging("matrix-sum")
+    from hybrid.io import read_table, sum_tables
+
+    if len(specs) < 3:
+        raise click.UsageError("matrix-sum needs at least two input tables and an output")
+    others = [read_table(_strip_rspec(s)) for s in specs[1:-1]]
+    errors: list[str] = []
+    n = [0]
+
+    def gen():
+        for k, m in sum_tables(_iter_rspec(specs[0]), others, average, errors):
+            n[0] += 1
+            yield k, m
+
+    _write_wspec(specs[-1], gen())
+    for e in errors:
+        log.warning("%s", e)
+    log.info("Summed %d matrices from %d inputs%s; %d errors.", n[0], len(specs) - 1,
+             " (averaged)" if average else "", len(errors))
+    if n[0] == 0:
+        raise SystemExit(1)
+
+
 @click.command("feat-to-dim")
 @click.argument("feats_rspecifier")
 @click.argument("dim_wxfilename", required=False, default="-")
@@ -359,4 +390,5 @@ def feat_to_len_cmd(feats_rspecifier, len_wspecifier):
 
 
 COMMANDS = [compute_mfcc_feats, compute_fbank_feats, compute_cmvn_stats_cmd, apply_cmvn_cmd, add_deltas_cmd,
-            splice_feats_cmd, transform_feats_cmd, copy_feats_cmd, feat_to_dim_cmd, feat_to_len_cmd]
+            splice_feats_cmd, transform_feats_cmd, copy_feats_cmd, feat_to_dim_cmd, feat_to_len_cmd,
+            matrix_sum_cmd]

@@ -53,6 +53,35 @@ def read_table(spec: str | os.PathLike) -> dict[str, np.ndarray]:
     return dict(iter_table(spec))
 
 
+def sum_tables(first: Iterable[tuple[str, np.ndarray]], others: list[Mapping[str, np.ndarray]],
+               average: bool = False, errors: list[str] | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """Kaldi's matrix-sum in table mode: for each key of ``first``, the sum (or with ``average`` the
+    mean) of its matrix and the same key's matrix in each of ``others``.
+
+    A key missing from one of ``others``, or with a different shape there, is not output; a line saying
+    which key and which input (1-based, ``first`` is 1) is appended to ``errors`` when given.
+    """
+    for key, m in first:
+        acc = np.array(m, dtype=np.float64)
+        bad = None
+        for i, tab in enumerate(others, start=2):
+            o = tab.get(key)
+            if o is None:
+                bad = f"no matrix for {key} in input {i}"
+                break
+            if np.shape(o) != acc.shape:
+                bad = f"matrix for {key} in input {i} is {np.shape(o)}, in input 1 {acc.shape}"
+                break
+            acc += o
+        if bad is not None:
+            if errors is not None:
+                errors.append(bad)
+            continue
+        if average:
+            acc /= 1 + len(others)
+        yield key, acc.astype(np.float32)
+
+
 def write_table(items: Iterable[tuple[str, np.ndarray]] | Mapping[str, np.ndarray], ark: str | os.PathLike,
                 scp: str | os.PathLike | None = None, compress_gzip: bool | None = None) -> None:
     """Write an archive (binary Kaldi format) atomically, with an optional script file.

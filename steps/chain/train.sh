@@ -43,6 +43,7 @@ num_jobs_cpu=1
 use_gpu=wait                 # yes|wait|no
 amp=false
 seed=0
+egs_dir=                     # use these egs (from another run on the same tree and den.fst) instead of making <dir>/egs
 cmvn=true
 cleanup_keep=0
 # End configuration section.
@@ -64,6 +65,8 @@ Options:
   --num-gpus <n>                    # GPUs (processes) to train on (default $num_gpus)
   --use-gpu <yes|wait|no>           # (default $use_gpu)
   --hidden-dim <d>                  # layer width
+  --seed <n>                        # egs subsets and network initialization/minibatch order (default $seed)
+  --egs-dir <dir>                   # train on these egs (e.g. another seed's: Kaldi's --egs.dir); skips stage 1
   --stage <n>                       # 0: den.fst, 1: egs, 2: model files, 3: train (default $stage)"
 
 [ -f ./path.sh ] && . ./path.sh
@@ -93,7 +96,12 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
       $treedir/tree $treedir/topo $dir/phone_seqs.txt $dir/den.fst || exit 1
 fi
 
-if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
+if [ -n "$egs_dir" ]; then
+  [ -f $egs_dir/info.json ] || { echo "$0: --egs-dir $egs_dir has no info.json" 1>&2; exit 1; }
+  if [ -f $dir/den.fst ] && [ -f $(dirname $egs_dir)/den.fst ] && ! cmp -s $dir/den.fst $(dirname $egs_dir)/den.fst; then
+    echo "$0: $dir/den.fst differs from $(dirname $egs_dir)/den.fst, whose egs --egs-dir names" 1>&2; exit 1
+  fi
+elif [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   echo "$0: preparing chain egs in $dir/egs"
   $cmd $dir/log/get_egs.log \
     hybrid chain-get-egs --chunk-width $chunk_width --frame-subsampling-factor $frame_subsampling_factor \

@@ -23,7 +23,7 @@ fi
 echo "$0: training on $nproc $( [ $gpu_opt = yes ] && echo GPU || echo CPU) process(es); log in $dir/log/train.log"
 
 # train_network <trainer> [<trainer-specific options>...]: runs `$launcher <trainer>` (nnet-train or
-# chain-train) on $dir/egs with the network and schedule options both scripts share (their config
+# chain-train) on ${egs_dir:-$dir/egs} with the network and schedule options both scripts share (their config
 # variables), logs to $dir/log/train.log, and fails with the log's tail unless $dir/final.pt exists.
 # Options with spaces (splices, time strides, dropout schedule) are passed as separate words.
 train_network() {
@@ -36,7 +36,7 @@ train_network() {
   opts="$opts --num-workers $num_workers --seed $seed --use-gpu $gpu_opt --amp $amp --cleanup-keep $cleanup_keep"
   [ -n "$hidden_dim" ] && opts="$opts --hidden-dim $hidden_dim"
   $launcher $trainer $opts "$@" ${splices:+--splices "$splices"} ${time_strides:+--time-strides "$time_strides"} \
-    ${dropout_schedule:+--dropout-schedule "$dropout_schedule"} $dir/egs $dir > $dir/log/train.log 2>&1 \
+    ${dropout_schedule:+--dropout-schedule "$dropout_schedule"} ${egs_dir:-$dir/egs} $dir > $dir/log/train.log 2>&1 \
     || { echo "$0: training failed; see $dir/log/train.log" 1>&2; tail -n 20 $dir/log/train.log 1>&2; return 1; }
   [ -f $dir/final.pt ] || { echo "$0: no $dir/final.pt (stopped early?)" 1>&2; return 1; }
 }

@@ -8,14 +8,17 @@
 #     and the lattices scaled by --post-decode-acwt 10.0 (hybrid lattice-scale) so that scoring's
 #     LMWT 7..17 sweep applies as for GMMs (steps/chain/decode.sh sets these two defaults);
 # then hybrid latgen-faster-mapped with the transition model <srcdir>/final.mdl, then scoring.
-# The model is <decode-dir>/../final.pt (or --iter N: N.pt). Features: <data-dir>/feats.scp with
-# per-speaker CMVN from cmvn.scp (use the hires data dir the model was trained on).
+# The model is <decode-dir>/../final.pt (or --iter N: N.pt; --srcdir <dir> for another directory).
+# Features: <data-dir>/feats.scp with per-speaker CMVN from cmvn.scp (use the hires data dir the model
+# was trained on). steps/nnet/decode_score_fusion.sh computes averaged scores of several models and
+# runs this script from --stage 1.
 
 # Begin configuration section.
 stage=0
 nj=4
 cmd=run.pl
 iter=final
+srcdir=                   # model dir (default: the decode dir's parent)
 use_gpu=no
 model_type=auto           # auto|nnet|chain
 acwt=0.1
@@ -39,6 +42,7 @@ Options:
   --nj <nj>                    # number of parallel jobs (default $nj)
   --cmd <run.pl|slurm.pl>      # how to run jobs
   --iter <iter>                # model iteration (default $iter: final.pt)
+  --srcdir <dir>               # model directory (default: parent of <decode-dir>)
   --use-gpu <yes|no>           # network forward on GPU (default $use_gpu)
   --model-type <auto|nnet|chain> # (default $model_type: chain when <srcdir> has den.fst or frame_subsampling_factor)
   --acwt <scale>               # acoustic scale in decoding (default $acwt; chain: 1.0)
@@ -60,9 +64,10 @@ fi
 graphdir=$1
 data=$2
 dir=$3
-srcdir=$(dirname $dir)
+[ -z "$srcdir" ] && srcdir=$(dirname $dir)
 sdata=$data/split$nj
 model=$srcdir/$iter.pt
+[ $stage -le 0 ] || model=   # later stages read $dir/loglikes.JOB.ark, not the network
 
 for f in $data/feats.scp $model $srcdir/final.mdl $graphdir/HCLG.fst; do
   [ ! -f $f ] && echo "$0: no such file $f" 1>&2 && exit 1

@@ -26,6 +26,7 @@ nj=2
 numleaves=1800
 totgauss=9000
 tdnn_opts=
+chain_opts=    # e.g. "--den-orders 1,2 --num-seeds 3": the 6-model score fusion in RESULTS
 use_gpu=wait   # GPU when there is one (the RESULTS networks were trained on an H100), else CPU
 corpus_dir=
 download_dir=downloads
@@ -155,8 +156,9 @@ fi
 if run_stage 14; then
   t0=$(date +%s)
   if [ -x local/run_chain.sh ]; then
-    local/run_chain.sh --nj $nj --use-gpu $use_gpu
-    local/stage_time.sh 14 chain "$t0" "$(best_wer exp/chain/tdnn/decode)"
+    local/run_chain.sh --nj $nj --use-gpu $use_gpu $chain_opts
+    d=exp/chain/tdnn/decode; [[ "$chain_opts" == *-* ]] && [ -d exp/chain/tdnn_fusion/decode ] && d=exp/chain/tdnn_fusion/decode
+    local/stage_time.sh 14 chain "$t0" "$(best_wer $d)"
   else
     echo "stage 14: local/run_chain.sh not available yet, skipping"
   fi
