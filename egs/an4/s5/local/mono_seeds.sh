@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Monophone WER over several seeds of Gaussian splitting (Kaldi's splitting is unseeded and spreads
-# WER by ~2 points; compare systems over seeds). Usage: local/mono_seeds.sh [--seeds "1 2 3"] [--nj 2]
+# WER of a GMM system over several seeds of Gaussian splitting (Kaldi's splitting is unseeded and
+# spreads WER by ~2 points; compare systems over seeds).
+# Usage: local/mono_seeds.sh [--system mono|tri1] [--seeds "1 2 3"] [--nj 2]
+#   mono: steps/train_mono.sh on data/train -> exp/mono_seed<s>;
+#   tri1: steps/train_deltas.sh 1800 9000 on exp/mono_ali (the seed-777 monophone's) -> exp/tri1_seed<s>.
+system=mono
 seeds="1 2 3"
 nj=2
 . ./cmd.sh
@@ -9,10 +13,14 @@ nj=2
 set -euo pipefail
 decode_opts=$(. conf/decode.config; echo "--beam $beam --lattice-beam $lattice_beam")
 for s in $seeds; do
-  d=exp/mono_seed$s
+  d=exp/${system}_seed$s
   [ -f $d/decode/scoring_kaldi/best_wer ] && continue
-  steps/train_mono.sh --nj $nj --cmd "$train_cmd" --seed $s data/train data/lang $d
+  case $system in
+    mono) steps/train_mono.sh --nj $nj --cmd "$train_cmd" --seed $s data/train data/lang $d ;;
+    tri1) steps/train_deltas.sh --cmd "$train_cmd" --seed $s 1800 9000 data/train data/lang exp/mono_ali $d ;;
+    *) echo "$0: --system must be mono or tri1" 1>&2; exit 1 ;;
+  esac
   utils/mkgraph.sh data/lang $d $d/graph
   steps/decode.sh --nj $nj --cmd "$decode_cmd" $decode_opts $d/graph data/test $d/decode
 done
-for s in $seeds; do cat exp/mono_seed$s/decode/scoring_kaldi/best_wer; done
+for s in $seeds; do cat exp/${system}_seed$s/decode/scoring_kaldi/best_wer; done
