@@ -42,6 +42,7 @@ if [ -z "$corpus_dir" ]; then
   if [ -d "$shared/etc" ]; then corpus_dir=$shared; else corpus_dir=$download_dir/an4; fi
 fi
 decode_opts=$(. conf/decode.config; echo "--beam $beam --lattice-beam $lattice_beam")
+first_beam=$(. conf/decode.config; echo $first_beam)   # decode_fmllr's speaker-independent pass (Kaldi's --config)
 
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
@@ -136,7 +137,7 @@ if run_stage 11; then
   t0=$(date +%s)
   steps/train_sat.sh --cmd "$train_cmd" --seed $seed $numleaves $totgauss data/train data/lang exp/tri2b_ali exp/tri3b
   utils/mkgraph.sh data/lang exp/tri3b exp/tri3b/graph
-  steps/decode_fmllr.sh --nj $nj --cmd "$decode_cmd" $decode_opts exp/tri3b/graph data/test exp/tri3b/decode
+  steps/decode_fmllr.sh --nj $nj --cmd "$decode_cmd" $decode_opts --first-beam $first_beam exp/tri3b/graph data/test exp/tri3b/decode
   local/stage_time.sh 11 tri3b "$t0" "SI $(best_wer exp/tri3b/decode.si); fMLLR $(best_wer exp/tri3b/decode)"
 fi
 
