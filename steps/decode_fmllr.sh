@@ -2,13 +2,15 @@
 # Decoding with fMLLR (SAT) models, in the shape of Kaldi's egs/wsj/s5/steps/decode_fmllr.sh:
 #  pass 0: speaker-independent decode with the alignment model (final.alimdl) -> <decode-dir>.si
 #          (steps/decode.sh, scored);
-#  pass 1: first fMLLR per speaker from the best path of the SI lattices (Gaussian posteriors from
-#          the alignment model, statistics with final.mdl, silence weight 0.01) -> pre_trans.JOB;
+#  pass 1: first fMLLR per speaker from the posteriors of the SI lattices (hybrid lattice-to-post at
+#          --acwt; Gaussian posteriors from the alignment model, statistics with final.mdl, silence
+#          weight 0.01) -> pre_trans.JOB;
 #  pass 2: decode with final.mdl on the pass-1 adapted features -> lat.tmp.JOB.gz;
-#  pass 3: second fMLLR from the best path of those lattices, on top of pre_trans -> trans.JOB;
+#  pass 3: second fMLLR from the posteriors of those lattices, on top of pre_trans -> trans.JOB;
 #  pass 4: final decode with the final transforms -> lat.JOB.gz; then scoring (local/score.sh).
-# Differences from Kaldi: fMLLR statistics come from the lattice's best path, not from lattice
-# posteriors (lattice-to-post), and pass 4 decodes again rather than rescoring the pass-2 lattices.
+# Differences from Kaldi: pass 3 takes posteriors of the whole pass-2 lattice (Kaldi first prunes it
+# with lattice-determinize-pruned --beam 4), and pass 4 decodes again rather than rescoring the pass-2
+# lattices. --fmllr-post best-path estimates both passes from the lattices' best paths instead.
 # trans.JOB are in the LDA+MLLT space (as Kaldi's); full_trans.JOB = trans.JOB after final.mat.
 
 # Begin configuration section
@@ -28,6 +30,7 @@ silence_weight=0.01
 cmd=run.pl
 si_dir=
 fmllr_update_type=full
+fmllr_post=lattice   # lattice (Kaldi's lattice-to-post) | best-path
 num_threads=1 # accepted for compatibility
 skip_scoring=false
 scoring_opts=
@@ -134,18 +137,30 @@ fi
 ##
 
 ## Now get the first-pass fMLLR transforms.
+# post_of <lattices> <name>: sets $post_cmd (what makes gmm-est-fmllr's statistics input from the
+# lattices: posteriors or best-path alignments) and $post_in (that input, as gmm-est-fmllr arguments)
+post_of() {
+  if [ $fmllr_post = lattice ]; then
+    post_cmd="hybrid lattice-to-post --acoustic-scale=$acwt $1 ark,t:$dir/$2.JOB"
+    post_in="--posteriors $dir/$2.JOB"
+  else
+    post_cmd="hybrid lattice-best-path --acoustic-scale=$acwt $1 ark,t:$dir/$2_words.JOB $dir/$2.JOB.gz"
+    post_in="$dir/$2.JOB.gz"
+  fi
+}
+case $fmllr_post in lattice|best-path) ;; *) echo "$0: --fmllr-post must be lattice or best-path" 1>&2; exit 1;; esac
 if [ $stage -le 1 ]; then
   echo "$0: getting first-pass fMLLR transforms."
   gpost_opt=
   [ "$alignment_model" != "$adapt_model" ] && gpost_opt="--gpost-model $alignment_model"
+  post_of $si_dir/lat.JOB.gz pre_post
   $cmd JOB=1:$nj $dir/log/fmllr_pass1.JOB.log \
-    hybrid lattice-best-path --acoustic-scale=$acwt $si_dir/lat.JOB.gz ark,t:$dir/pre_words.JOB \
-      $dir/pre_ali.JOB.gz '&&' \
+    $post_cmd '&&' \
     hybrid gmm-est-fmllr --fmllr-update-type=$fmllr_update_type --spk2utt=ark:$sdata/JOB/spk2utt \
       --silence-weight $silence_weight --silence-phones $silphonelist $gpost_opt \
-      $base_est $si_transform $adapt_model $feats $dir/pre_ali.JOB.gz ark:$dir/pre_trans.JOB || exit 1;
+      $base_est $si_transform $adapt_model $feats $post_in ark:$dir/pre_trans.JOB || exit 1;
   full_trans pre_trans || exit 1;
-  rm $dir/pre_words.* 2>/dev/null
+  rm -f $dir/pre_post* 2>/dev/null
 fi
 ##
 
@@ -162,17 +177,17 @@ fi
 ## $dir/trans.1, etc.
 if [ $stage -le 3 ]; then
   echo "$0: estimating fMLLR transforms a second time."
+  post_of $dir/lat.tmp.JOB.gz pass2_post
   $cmd JOB=1:$nj $dir/log/fmllr_pass2.JOB.log \
-    hybrid lattice-best-path --acoustic-scale=$acwt $dir/lat.tmp.JOB.gz ark,t:$dir/pass2_words.JOB \
-      $dir/pass2_ali.JOB.gz '&&' \
+    $post_cmd '&&' \
     hybrid gmm-est-fmllr --fmllr-update-type=$fmllr_update_type --spk2utt=ark:$sdata/JOB/spk2utt \
       --silence-weight $silence_weight --silence-phones $silphonelist \
-      $base_est --transform ark:$dir/full_pre_trans.JOB $adapt_model $feats $dir/pass2_ali.JOB.gz \
+      $base_est --transform ark:$dir/full_pre_trans.JOB $adapt_model $feats $post_in \
       ark:$dir/trans_tmp.JOB '&&' \
     hybrid compose-transforms --b-is-affine=true ark:$dir/trans_tmp.JOB ark:$dir/pre_trans.JOB \
       ark:$dir/trans.JOB || exit 1;
   full_trans trans || exit 1;
-  rm $dir/trans_tmp.* $dir/pass2_words.* 2>/dev/null
+  rm -f $dir/trans_tmp.* $dir/pass2_post* 2>/dev/null
 fi
 
 ## Final decode with the final transforms (Kaldi rescores the pass-2 lattices instead).

@@ -112,6 +112,40 @@ def lattice_best_path_cmd(acoustic_scale, lm_scale, word_ins_penalty, word_symbo
         sys.exit(1)
 
 
+@click.command("lattice-to-post")
+@click.option("--acoustic-scale", type=float, default=1.0, show_default=True)
+@click.option("--lm-scale", type=float, default=1.0, show_default=True)
+@click.argument("lats_rspecifier")
+@click.argument("post_wspecifier")
+def lattice_to_post_cmd(acoustic_scale, lm_scale, lats_rspecifier, post_wspecifier):
+    """Per-frame transition-id posteriors of each lattice (forward-backward), as Kaldi's text Posterior
+    archive. A lattice that fails (no successful path, unequal path lengths) is reported and skipped.
+
+    Usage: hybrid lattice-to-post --acoustic-scale=0.083333 'ark:lat.1.gz' ark,t:post.1
+    """
+    from hybrid.decode.lattice import iter_lattices
+    from hybrid.decode.posterior import lattice_posteriors, write_posteriors
+
+    out = []
+    tot, n_frames, n_fail = 0.0, 0, 0
+    for utt, lat in iter_lattices(lats_rspecifier):
+        try:
+            post, like, nf = lattice_posteriors(lat, acoustic_scale, lm_scale)
+        except ValueError as e:
+            click.echo(f"WARNING (lattice-to-post) Lattice for {utt}: {e}; skipped", err=True)
+            n_fail += 1
+            continue
+        out.append((utt, post, nf))
+        tot += like
+        n_frames += nf
+    write_posteriors(out, post_wspecifier.split(":", 1)[1] if ":" in post_wspecifier else post_wspecifier)
+    click.echo(f"LOG (lattice-to-post) Overall average log-like/frame is {tot / max(n_frames, 1):.6g} over "
+               f"{n_frames} frames.", err=True)
+    click.echo(f"LOG (lattice-to-post) Done {len(out)} lattices, failed for {n_fail}", err=True)
+    if not out:
+        sys.exit(1)
+
+
 @click.command("lattice-to-ctm")
 @click.option("--lmwt", type=float, default=10.0, show_default=True, help="LM weight (acoustic scale 1/LMWT).")
 @click.option("--word-ins-penalty", type=float, default=0.0, show_default=True)
@@ -166,4 +200,5 @@ def lattice_copy_cmd(lats_rspecifier):
         sys.stdout.write(f"{utt}\n{lattice_to_text(lat)}\n")
 
 
-COMMANDS = [compute_wer_cmd, score_lattices_cmd, lattice_best_path_cmd, lattice_to_ctm_cmd, lattice_copy_cmd]
+COMMANDS = [compute_wer_cmd, score_lattices_cmd, lattice_best_path_cmd, lattice_to_post_cmd, lattice_to_ctm_cmd,
+            lattice_copy_cmd]

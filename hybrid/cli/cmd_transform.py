@@ -92,6 +92,30 @@ def _iter_utts_with_ali(features: str, alignments: str, kw: dict):
     return gen(), errors
 
 
+def _iter_utts_with_post(features: str, posteriors: str, kw: dict):
+    """(utt, feats, (frames, tids, weights)) for utterances that have both; others logged and counted."""
+    from hybrid.decode.posterior import read_posteriors
+
+    path = posteriors.split(":", 1)[1] if posteriors.startswith(("ark:", "ark,t:")) else posteriors
+    posts = {u: (p, n) for u, p, n in read_posteriors(path)}
+    errors = {"no_ali": 0, "other": 0}
+
+    def gen():
+        for utt, x in open_features(features, kw):
+            got = posts.get(utt)
+            if got is None:
+                log.warning("No posteriors for utterance %s", utt)
+                errors["no_ali"] += 1
+                continue
+            if got[1] != len(x):
+                log.warning("Posterior vector has wrong size %d vs. %d for utterance %s", got[1], len(x), utt)
+                errors["other"] += 1
+                continue
+            yield utt, x, got[0]
+
+    return gen(), errors
+
+
 # ------------------------------------------------------------------------------------------------- LDA
 @click.command("acc-lda")
 @click.option("--rand-prune", type=float, default=0.0, help="accepted for Kaldi compatibility (alignment "
@@ -314,21 +338,25 @@ def compose_transforms_cmd(b_is_affine, binary, utt2spk, a, b, c):
 @click.option("--fmllr-num-iters", type=int, default=40, show_default=True, help="passes over the rows")
 @click.option("--gpost-model", default="", help="take Gaussian posteriors from this model (e.g. final.alimdl "
                                                 "on the same features: gmm-post-to-gpost + gmm-est-fmllr-gpost)")
+@click.option("--posteriors", is_flag=True, help="the third argument is a posterior archive (hybrid "
+              "lattice-to-post: Kaldi's text Posterior format), not alignments")
 @_silence_options
 @feature_options
 @click.argument("model")
 @click.argument("features")
 @click.argument("alignments")
 @click.argument("trans_wspecifier")
-def gmm_est_fmllr_cmd(spk2utt, fmllr_update_type, fmllr_min_count, fmllr_num_iters, gpost_model, silence_weight,
-                      silence_phones, model, features, alignments, trans_wspecifier, **kw):
-    """Estimate fMLLR transforms per speaker (--spk2utt) or per utterance from alignments; writes a
-    table of d x (d+1) matrices: gmm-est-fmllr --spk2utt=ark:spk2utt final.mdl FEATS ali.1.gz ark:trans.1"""
+def gmm_est_fmllr_cmd(spk2utt, fmllr_update_type, fmllr_min_count, fmllr_num_iters, gpost_model, posteriors,
+                      silence_weight, silence_phones, model, features, alignments, trans_wspecifier, **kw):
+    """Estimate fMLLR transforms per speaker (--spk2utt) or per utterance from alignments (or, with
+    --posteriors, lattice posteriors); writes a table of d x (d+1) matrices:
+    gmm-est-fmllr --spk2utt=ark:spk2utt final.mdl FEATS ali.1.gz ark:trans.1"""
     setup_logging("gmm-est-fmllr")
     import numpy as np
 
     from hybrid.gmm import read_model
-    from hybrid.transform import FmllrAccumulator, FmllrOptions, ali_to_pdf_weights, estimate_fmllr
+    from hybrid.transform import (FmllrAccumulator, FmllrOptions, ali_to_pdf_weights, estimate_fmllr,
+                                  post_to_pdf_weights)
 
     tm, am = read_model(model)
     post_am = None
@@ -342,7 +370,10 @@ def gmm_est_fmllr_cmd(spk2utt, fmllr_update_type, fmllr_min_count, fmllr_num_ite
     u2s = {u: s for s, us in (s2u or {}).items() for u in us}
     accs: dict[str, FmllrAccumulator] = {}
     done = 0
-    utts, errors = _iter_utts_with_ali(features, alignments, kw)
+    if posteriors:
+        utts, errors = _iter_utts_with_post(features, alignments, kw)
+    else:
+        utts, errors = _iter_utts_with_ali(features, alignments, kw)
     seen = set()
     for utt, x, ali in utts:
         key = utt
@@ -353,7 +384,11 @@ def gmm_est_fmllr_cmd(spk2utt, fmllr_update_type, fmllr_min_count, fmllr_num_ite
                 continue
             key = u2s[utt]
         try:
-            pdfs, w = ali_to_pdf_weights(tm, ali, sil, silence_weight)
+            if posteriors:
+                frames, pdfs, w = post_to_pdf_weights(tm, *ali, sil, silence_weight)
+                x = x[frames]
+            else:
+                pdfs, w = ali_to_pdf_weights(tm, ali, sil, silence_weight)
             if key not in accs:
                 accs[key] = FmllrAccumulator(am, post_am)
             accs[key].accumulate(x, pdfs, w)

@@ -10,6 +10,7 @@
 
 from hybrid.transform.common import (
     ali_to_pdf_weights,
+    post_to_pdf_weights,
     compose_transforms,
     gauss_posteriors,
     read_matrix,
@@ -29,7 +30,7 @@ from hybrid.transform.fmllr import (
 from hybrid.transform.sat import accumulate_twofeats
 
 __all__ = [
-    "ali_to_pdf_weights", "compose_transforms", "gauss_posteriors", "read_matrix", "transform_means",
+    "ali_to_pdf_weights", "post_to_pdf_weights", "compose_transforms", "gauss_posteriors", "read_matrix", "transform_means",
     "write_matrix", "LdaResult", "LdaStats", "estimate_lda", "sum_lda_stats", "MlltAccumulator", "MlltResult",
     "MlltStats", "estimate_mllt", "mllt_auxf", "sum_mllt_stats", "FmllrAccumulator", "FmllrOptions",
     "FmllrResult", "FmllrStats", "estimate_fmllr", "fmllr_auxf", "accumulate_twofeats",

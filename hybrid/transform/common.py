@@ -88,14 +88,35 @@ def ali_to_pdf_weights(tm, ali: np.ndarray, silence_phones: Iterable[int] = (), 
                        ) -> tuple[np.ndarray, np.ndarray]:
     """ali-to-post | weight-silence-post: per-frame (pdf, weight); frames of silence phones get ``silence_weight``."""
     ali = np.asarray(ali, dtype=np.int64)
-    if len(ali) and (ali.min() < 1 or ali.max() > tm.num_transition_ids):
+    _, pdfs, w = post_to_pdf_weights(tm, np.arange(len(ali)), ali, np.ones(len(ali)), silence_phones,
+                                     silence_weight, merge=False)
+    return pdfs, w
+
+
+def post_to_pdf_weights(tm, frames: np.ndarray, tids: np.ndarray, weights: np.ndarray,
+                        silence_phones: Iterable[int] = (), silence_weight: float = 1.0, merge: bool = True,
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """weight-silence-post | post-to-pdf-post: transition-id posteriors (parallel arrays frame, tid,
+    weight) to (frames, pdfs, weights), silence phones' entries scaled by ``silence_weight`` and, with
+    ``merge``, equal (frame, pdf) pairs summed; entries of weight 0 are dropped."""
+    tids = np.asarray(tids, dtype=np.int64)
+    if len(tids) and (tids.min() < 1 or tids.max() > tm.num_transition_ids):
         raise ValueError("alignment contains transition-ids outside the model")
-    pdfs = tm.tid2pdf[ali].astype(np.int64)
-    w = np.ones(len(ali))
+    frames = np.asarray(frames, dtype=np.int64)
+    pdfs = tm.tid2pdf[tids].astype(np.int64)
+    w = np.array(weights, dtype=np.float64)
     sil = np.asarray(sorted(set(int(p) for p in silence_phones)), dtype=np.int64)
     if len(sil) and silence_weight != 1.0:
-        w[np.isin(tm.tid2phone[ali], sil)] = silence_weight
-    return pdfs, w
+        w[np.isin(tm.tid2phone[tids], sil)] *= silence_weight
+    if merge and len(tids):
+        key = frames * (int(pdfs.max()) + 1) + pdfs
+        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        summed = np.zeros(len(uniq))
+        np.add.at(summed, inv, w)
+        frames, pdfs, w = frames[first], pdfs[first], summed
+        keep = w != 0.0
+        frames, pdfs, w = frames[keep], pdfs[keep], w[keep]
+    return frames, pdfs, w
 
 
 @njit(cache=True)
