@@ -69,46 +69,32 @@ def _read_spk2utt(spec: str) -> dict[str, list[str]]:
     return read_spk2utt(_strip_spec(spec)[0])
 
 
-def _iter_utts_with_ali(features: str, alignments: str, kw: dict):
-    """(utt, feats, ali) for utterances that have both; missing/mismatched ones are logged and counted."""
-    from hybrid.io import read_ali_ark
+def _iter_utts_with_ali(features: str, alignments: str, kw: dict, posteriors: bool = False):
+    """(utt, feats, ali) for utterances that have both; missing/mismatched ones are logged and counted.
+    With ``posteriors``, ``alignments`` is a text posterior archive and ``ali`` a (frames, tids,
+    weights) posterior (:mod:`hybrid.decode.posterior`)."""
+    if posteriors:
+        from hybrid.decode.posterior import read_posteriors
 
-    alis = read_ali_ark(alignments)
+        path = alignments.split(":", 1)[1] if alignments.startswith(("ark:", "ark,t:")) else alignments
+        table = {u: (p, n) for u, p, n in read_posteriors(path)}
+        what, size = "posteriors", "Posterior vector"
+    else:
+        from hybrid.io import read_ali_ark
+
+        table = {u: (a, len(a)) for u, a in read_ali_ark(alignments).items()}
+        what, size = "alignment", "Alignment"
     errors = {"no_ali": 0, "other": 0}
 
     def gen():
         for utt, x in open_features(features, kw):
-            ali = alis.get(utt)
-            if ali is None:
-                log.warning("No alignment for utterance %s", utt)
-                errors["no_ali"] += 1
-                continue
-            if len(ali) != len(x):
-                log.warning("Alignment has wrong size %d vs. %d for utterance %s", len(ali), len(x), utt)
-                errors["other"] += 1
-                continue
-            yield utt, x, ali
-
-    return gen(), errors
-
-
-def _iter_utts_with_post(features: str, posteriors: str, kw: dict):
-    """(utt, feats, (frames, tids, weights)) for utterances that have both; others logged and counted."""
-    from hybrid.decode.posterior import read_posteriors
-
-    path = posteriors.split(":", 1)[1] if posteriors.startswith(("ark:", "ark,t:")) else posteriors
-    posts = {u: (p, n) for u, p, n in read_posteriors(path)}
-    errors = {"no_ali": 0, "other": 0}
-
-    def gen():
-        for utt, x in open_features(features, kw):
-            got = posts.get(utt)
+            got = table.get(utt)
             if got is None:
-                log.warning("No posteriors for utterance %s", utt)
+                log.warning("No %s for utterance %s", what, utt)
                 errors["no_ali"] += 1
                 continue
             if got[1] != len(x):
-                log.warning("Posterior vector has wrong size %d vs. %d for utterance %s", got[1], len(x), utt)
+                log.warning("%s has wrong size %d vs. %d for utterance %s", size, got[1], len(x), utt)
                 errors["other"] += 1
                 continue
             yield utt, x, got[0]
@@ -370,10 +356,7 @@ def gmm_est_fmllr_cmd(spk2utt, fmllr_update_type, fmllr_min_count, fmllr_num_ite
     u2s = {u: s for s, us in (s2u or {}).items() for u in us}
     accs: dict[str, FmllrAccumulator] = {}
     done = 0
-    if posteriors:
-        utts, errors = _iter_utts_with_post(features, alignments, kw)
-    else:
-        utts, errors = _iter_utts_with_ali(features, alignments, kw)
+    utts, errors = _iter_utts_with_ali(features, alignments, kw, posteriors)
     seen = set()
     for utt, x, ali in utts:
         key = utt
