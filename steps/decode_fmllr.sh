@@ -6,11 +6,15 @@
 #          --acwt; Gaussian posteriors from the alignment model, statistics with final.mdl, silence
 #          weight 0.01) -> pre_trans.JOB;
 #  pass 2: decode with final.mdl on the pass-1 adapted features -> lat.tmp.JOB.gz;
-#  pass 3: second fMLLR from the posteriors of those lattices, on top of pre_trans -> trans.JOB;
+#  pass 3: second fMLLR from the posteriors of those lattices, first pruned to --fmllr-prune-beam (4.0,
+#          as Kaldi: hybrid lattice-determinize-pruned), on top of pre_trans -> trans.JOB;
 #  pass 4: final decode with the final transforms -> lat.JOB.gz; then scoring (local/score.sh).
-# Differences from Kaldi: pass 3 takes posteriors of the whole pass-2 lattice (Kaldi first prunes it
-# with lattice-determinize-pruned --beam 4), and pass 4 decodes again rather than rescoring the pass-2
-# lattices. --fmllr-post best-path estimates both passes from the lattices' best paths instead.
+# Posteriors: lattice-to-post --acoustic-scale=$acwt, silence weight applied inside gmm-est-fmllr
+# (--silence-weight/--silence-phones: Kaldi's weight-silence-post; hybrid weight-silence-post exists too).
+# Differences from Kaldi: the pass-2 lattices are word-determinized by the decoder (Kaldi keeps them
+# state-level, --determinize-lattice=false), and pass 4 decodes again rather than rescoring the pass-2
+# lattices (gmm-rescore-lattice). --fmllr-post best-path estimates both passes from the lattices' best
+# paths instead (the earlier behaviour).
 # trans.JOB are in the LDA+MLLT space (as Kaldi's); full_trans.JOB = trans.JOB after final.mat.
 
 # Begin configuration section
@@ -31,6 +35,7 @@ cmd=run.pl
 si_dir=
 fmllr_update_type=full
 fmllr_post=lattice   # lattice (Kaldi's lattice-to-post) | best-path
+fmllr_prune_beam=4.0 # pass 3: prune the pass-2 lattices to this beam before lattice-to-post (Kaldi: 4.0)
 num_threads=1 # accepted for compatibility
 skip_scoring=false
 scoring_opts=
@@ -137,11 +142,18 @@ fi
 ##
 
 ## Now get the first-pass fMLLR transforms.
-# post_of <lattices> <name>: sets $post_cmd (what makes gmm-est-fmllr's statistics input from the
-# lattices: posteriors or best-path alignments) and $post_in (that input, as gmm-est-fmllr arguments)
+# post_of <lattices> <name> [<prune-beam>]: sets $post_cmd (what makes gmm-est-fmllr's statistics input
+# from the lattices: posteriors, after pruning to <prune-beam> if given, or best-path alignments) and
+# $post_in (that input, as gmm-est-fmllr arguments)
 post_of() {
   if [ $fmllr_post = lattice ]; then
-    post_cmd="hybrid lattice-to-post --acoustic-scale=$acwt $1 ark,t:$dir/$2.JOB"
+    local lats=$1
+    post_cmd=
+    if [ -n "$3" ]; then
+      post_cmd="hybrid lattice-determinize-pruned --acoustic-scale=$acwt --beam=$3 $lats $dir/$2_lat.JOB.gz &&"
+      lats=$dir/$2_lat.JOB.gz
+    fi
+    post_cmd="$post_cmd hybrid lattice-to-post --acoustic-scale=$acwt $lats ark,t:$dir/$2.JOB"
     post_in="--posteriors $dir/$2.JOB"
   else
     post_cmd="hybrid lattice-best-path --acoustic-scale=$acwt $1 ark,t:$dir/$2_words.JOB $dir/$2.JOB.gz"
@@ -177,7 +189,7 @@ fi
 ## $dir/trans.1, etc.
 if [ $stage -le 3 ]; then
   echo "$0: estimating fMLLR transforms a second time."
-  post_of $dir/lat.tmp.JOB.gz pass2_post
+  post_of $dir/lat.tmp.JOB.gz pass2_post $fmllr_prune_beam
   $cmd JOB=1:$nj $dir/log/fmllr_pass2.JOB.log \
     $post_cmd '&&' \
     hybrid gmm-est-fmllr --fmllr-update-type=$fmllr_update_type --spk2utt=ark:$sdata/JOB/spk2utt \

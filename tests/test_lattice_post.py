@@ -205,3 +205,130 @@ def test_gmm_est_fmllr_from_posteriors_equals_alignments_for_one_hot(tmp_path):
                                   str(tmp_path / "final.mdl"), f"ark:{tmp_path / 'feats.ark'}", "--posteriors",
                                   str(tmp_path / "bad.txt"), f"ark:{tmp_path / 'b.trans'}"])
     assert r.exit_code == 0 and "wrong size 55 vs. 60 for utterance u1" in r.output
+
+
+# ------------------------------------------------------------------------------ acoustic like, binary, CLIs
+def test_acoustic_like_equals_brute_force():
+    from hybrid.decode.posterior import lattice_forward_backward
+
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(10):
+        lat, arcs, fstr = random_lattice(rng, num_states=6, num_frames=4)
+        paths = []
+
+        def dfs(s, cost, ac):
+            if np.isfinite(lat.final_graph[s]):
+                paths.append((cost + lat.final_graph[s] + 0.1 * lat.final_acoustic[s], ac + lat.final_acoustic[s]))
+            for a in arcs:
+                if a[0] == s:
+                    dfs(a[1], cost + a[3] + 0.1 * a[4], ac + a[4])
+
+        dfs(0, 0.0, 0.0)
+        if not paths:
+            continue
+        c = np.array([p[0] for p in paths])
+        p = np.exp(-c - np.logaddexp.reduce(-c))
+        r = lattice_forward_backward(lat, 0.1)
+        assert r.acoustic_like == pytest.approx(-0.1 * float(np.dot(p, [q[1] for q in paths])), abs=1e-9)
+        checked += 1
+    assert checked >= 5
+
+
+def _kaldi_binary(utt, frames_list):
+    """Kaldi's binary Posterior, written out by hand (WriteBasicType: size byte 4, then the value)."""
+    import struct
+
+    b = utt.encode() + b" \0B" + b"\x04" + struct.pack("<i", len(frames_list))
+    for fr in frames_list:
+        b += b"\x04" + struct.pack("<i", len(fr))
+        for tid, w in fr:
+            b += b"\x04" + struct.pack("<i", tid) + b"\x04" + struct.pack("<f", w)
+    return b
+
+
+def test_binary_posterior_archive_matches_kaldi_layout(tmp_path):
+    frames_list = [[(3, 0.25), (7, 0.75)], [], [(2, 1.0)]]
+    post = (np.array([0, 0, 2]), np.array([3, 7, 2], np.int32), np.array([0.25, 0.75, 1.0]))
+    write_posteriors([("a", post, 3), ("b", (np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0)), 2)],
+                     f"ark:{tmp_path / 'p.ark'}")
+    assert (tmp_path / "p.ark").read_bytes() == _kaldi_binary("a", frames_list) + _kaldi_binary("b", [[], []])
+    # gzip, text and binary mixed in one archive, ark,t: prefix; all read back the same
+    write_posteriors([("a", post, 3)], f"ark:{tmp_path / 'p.ark.gz'}")
+    write_posteriors([("a", post, 3)], f"ark,t:{tmp_path / 'p.txt'}")
+    assert (tmp_path / "p.txt").read_text() == "a [ 3 0.25 7 0.75 ] [ ] [ 2 1 ]\n"
+    mixed = tmp_path / "mixed.ark"
+    mixed.write_bytes(_kaldi_binary("a", frames_list) + b"t [ 5 1 ]\n" + _kaldi_binary("c", [[(4, 0.5)]]))
+    for spec in (f"ark:{tmp_path / 'p.ark'}", str(tmp_path / "p.ark.gz"), f"ark,s,cs:{tmp_path / 'p.txt'}"):
+        u, (f, t, w), n = next(iter(read_posteriors(spec)))
+        assert (u, n, f.tolist(), t.tolist()) == ("a", 3, [0, 0, 2], [3, 7, 2]) and np.allclose(w, post[2])
+    got = [(u, n, t.tolist()) for u, (_, t, _), n in read_posteriors(mixed)]
+    assert got == [("a", 3, [3, 7, 2]), ("t", 1, [5]), ("c", 1, [4])]
+    mixed.write_bytes(_kaldi_binary("a", frames_list)[:-3])
+    with pytest.raises(ValueError, match="bad posterior for utterance a"):
+        list(read_posteriors(mixed))
+
+
+def test_weight_silence_post_plain_and_distributed():
+    from hybrid.decode.posterior import weight_silence_post
+
+    tid2phone = np.array([0, 1, 1, 2, 3, 3])  # tids 1..5; phones 1 and 3 silent below
+    post = (np.array([0, 0, 1, 1, 2]), np.array([1, 3, 2, 4, 3], np.int32), np.array([0.5, 0.5, 0.6, 0.4, 1.0]))
+    f, t, w = weight_silence_post(post, tid2phone, [1, 3], 0.1)
+    assert f.tolist() == [0, 0, 1, 1, 2] and np.allclose(w, [0.05, 0.5, 0.06, 0.04, 1.0])
+    f, t, w = weight_silence_post(post, tid2phone, [1, 3], 0.0)  # zero weight: entries dropped
+    assert t.tolist() == [3, 3] and f.tolist() == [0, 2]
+    f, t, w = weight_silence_post(post, tid2phone, [1], 0.1, distribute=True)
+    # frame 0: p_sil 0.5 -> scale 0.55; frame 1: all silence (phone 1) 0.6 of 1 -> 0.64; frame 2: 1
+    assert np.allclose(w, [0.5 * 0.55, 0.5 * 0.55, 0.6 * 0.46, 0.4 * 0.46, 1.0])
+    with pytest.raises(ValueError, match="outside the model"):
+        weight_silence_post((np.array([0]), np.array([9]), np.array([1.0])), tid2phone, [1], 0.1)
+
+
+def test_cli_lattice_to_post_prune_and_weight_silence(tmp_path):
+    from click.testing import CliRunner
+
+    from hybrid.cli import main
+    from hybrid.decode.lattice import lattice_best_path, write_lattices
+
+    rng = np.random.default_rng(8)
+    tm, _ = _tiny_model(tmp_path, rng)
+    lats = []
+    while len(lats) < 3:
+        lat, _, _ = random_lattice(rng, num_states=7, num_frames=5, final_strings=False)
+        lat.ali[:] = rng.integers(1, tm.num_transition_ids + 1, len(lat.ali))
+        lat.word[:] = np.arange(1, lat.num_arcs + 1)  # distinct words: every path its own word sequence
+        if lattice_best_path(lat, 1.0, 0.1) is not None:
+            lats.append((f"u{len(lats)}", lat))
+    write_lattices(lats, tmp_path / "lat.gz")
+    run = CliRunner().invoke
+    r = run(main, ["lattice-to-post", "--acoustic-scale=0.1", str(tmp_path / "lat.gz"), f"ark:{tmp_path}/post"])
+    assert r.exit_code == 0 and "Overall average log-like/frame is" in r.output, r.output
+    assert "Average acoustic like/frame is" in r.output and "Done 3 lattices" in r.output
+    back = {u: (p, n) for u, p, n in read_posteriors(f"ark:{tmp_path}/post")}
+    for u, lat in lats:
+        (f, t, w), _, n = lattice_posteriors(lat, 0.1)
+        assert back[u][1] == n and back[u][0][1].tolist() == t.tolist()
+        np.testing.assert_allclose(back[u][0][2], w, rtol=1e-6)
+    # pruned at a tiny beam (0 can lose the best path to float rounding): only the best path is left;
+    # its posteriors are its alignment, one-hot
+    r = run(main, ["lattice-determinize-pruned", "--acoustic-scale=0.1", "--beam=1e-4", str(tmp_path / "lat.gz"),
+                   str(tmp_path / "pruned.gz")])
+    assert r.exit_code == 0, r.output
+    r = run(main, ["lattice-to-post", "--acoustic-scale=0.1", str(tmp_path / "pruned.gz"), f"ark,t:{tmp_path}/p1"])
+    assert r.exit_code == 0, r.output
+    one = {u: p for u, p, _ in read_posteriors(tmp_path / "p1")}
+    for u, lat in lats:
+        bp = lattice_best_path(lat, 1.0, 0.1)
+        f, t, w = one[u]
+        assert t.tolist() == bp.alignment and f.tolist() == list(range(len(bp.alignment)))
+        np.testing.assert_allclose(w, 1.0, rtol=1e-6)
+    # weight-silence-post through the model's transition-ids: phone 1 is silence
+    r = run(main, ["weight-silence-post", "0.1", "1", str(tmp_path / "final.mdl"), f"ark:{tmp_path}/post",
+                   f"ark,t:{tmp_path}/wpost"])
+    assert r.exit_code == 0 and "Done 3 posteriors" in r.output, r.output
+    for (u, (f, t, w), _), (_, (f0, t0, w0), _) in zip(read_posteriors(tmp_path / "wpost"),
+                                                        read_posteriors(f"ark:{tmp_path}/post")):
+        expect = np.where(tm.tid2phone[t0] == 1, 0.1, 1.0) * w0
+        assert t.tolist() == t0.tolist()
+        np.testing.assert_allclose(w, expect, rtol=1e-5)

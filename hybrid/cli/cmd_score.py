@@ -1,5 +1,5 @@
 """Scoring commands: ``compute-wer``, ``score-lattices`` (score_kaldi.sh sweep), ``lattice-best-path``,
-``lattice-to-ctm`` (get_ctm.sh) and ``lattice-copy`` (to text)."""
+``lattice-to-post``, ``lattice-determinize-pruned``, ``lattice-to-ctm`` (get_ctm.sh) and ``lattice-copy`` (to text)."""
 
 from __future__ import annotations
 
@@ -118,31 +118,75 @@ def lattice_best_path_cmd(acoustic_scale, lm_scale, word_ins_penalty, word_symbo
 @click.argument("lats_rspecifier")
 @click.argument("post_wspecifier")
 def lattice_to_post_cmd(acoustic_scale, lm_scale, lats_rspecifier, post_wspecifier):
-    """Per-frame transition-id posteriors of each lattice (forward-backward), as Kaldi's text Posterior
-    archive. A lattice that fails (no successful path, unequal path lengths) is reported and skipped.
+    """Per-frame transition-id posteriors of each lattice (forward-backward), as a Kaldi Posterior
+    archive (ark,t: text, ark: binary). A lattice that fails (no successful path, unequal path
+    lengths) is reported and skipped.
 
     Usage: hybrid lattice-to-post --acoustic-scale=0.083333 'ark:lat.1.gz' ark,t:post.1
     """
     from hybrid.decode.lattice import iter_lattices
-    from hybrid.decode.posterior import lattice_posteriors, write_posteriors
+    from hybrid.decode.posterior import lattice_forward_backward, write_posteriors
 
+    if acoustic_scale == 0.0:
+        click.echo("ERROR (lattice-to-post) Do not use a zero acoustic scale (cannot be inverted)", err=True)
+        sys.exit(1)
     out = []
-    tot, n_frames, n_fail = 0.0, 0, 0
+    tot, tot_ac, n_frames, n_fail = 0.0, 0.0, 0, 0
     for utt, lat in iter_lattices(lats_rspecifier):
         try:
-            post, like, nf = lattice_posteriors(lat, acoustic_scale, lm_scale)
+            r = lattice_forward_backward(lat, acoustic_scale, lm_scale)
         except ValueError as e:
             click.echo(f"WARNING (lattice-to-post) Lattice for {utt}: {e}; skipped", err=True)
             n_fail += 1
             continue
-        out.append((utt, post, nf))
-        tot += like
-        n_frames += nf
-    write_posteriors(out, post_wspecifier.split(":", 1)[1] if ":" in post_wspecifier else post_wspecifier)
-    click.echo(f"LOG (lattice-to-post) Overall average log-like/frame is {tot / max(n_frames, 1):.6g} over "
-               f"{n_frames} frames.", err=True)
+        out.append((utt, r.post, r.num_frames))
+        tot += r.total_like
+        tot_ac += r.acoustic_like
+        n_frames += r.num_frames
+    write_posteriors(out, post_wspecifier)
+    nf = max(n_frames, 1)
+    click.echo(f"LOG (lattice-to-post) Overall average log-like/frame is {tot / nf:.6g} over {n_frames} frames.  "
+               f"Average acoustic like/frame is {tot_ac / nf:.6g}", err=True)
     click.echo(f"LOG (lattice-to-post) Done {len(out)} lattices, failed for {n_fail}", err=True)
     if not out:
+        sys.exit(1)
+
+
+@click.command("lattice-determinize-pruned")
+@click.option("--acoustic-scale", type=float, default=1.0, show_default=True,
+              help="Scaling factor for acoustic likelihoods (for the beam and the best paths)")
+@click.option("--beam", type=float, default=10.0, show_default=True, help="Pruning beam (scaled costs)")
+@click.argument("lats_rspecifier")
+@click.argument("lats_wspecifier")
+def lattice_determinize_pruned_cmd(acoustic_scale, beam, lats_rspecifier, lats_wspecifier):
+    """Prune each lattice to --beam of its best path, then determinize it (Kaldi's
+    lattice-determinize-pruned; a lattice too large to determinize is kept pruned, undeterminized).
+
+    Usage: hybrid lattice-determinize-pruned --acoustic-scale=0.083333 --beam=4.0 lat.tmp.1.gz lat.pruned.1.gz
+    """
+    import numpy as np
+
+    from hybrid.decode.lattice import LatticeWriter, determinize_lattice_pruned, iter_lattices, prune_lattice
+
+    n_done = n_undet = 0
+    arcs_in = arcs_out = 0
+    with LatticeWriter(lats_wspecifier) as w:
+        for utt, lat in iter_lattices(lats_rspecifier):
+            pruned = prune_lattice(lat, acoustic_scale, beam)
+            det, ok = determinize_lattice_pruned(pruned, acoustic_scale, beam)
+            if det.num_states == 0 or not np.isfinite(det.final_graph).any():
+                click.echo(f"WARNING (lattice-determinize-pruned) Lattice for {utt} is empty after pruning", err=True)
+            if not ok:
+                click.echo(f"WARNING (lattice-determinize-pruned) Lattice for {utt} too large to determinize; "
+                           "written pruned, undeterminized", err=True)
+                n_undet += 1
+            arcs_in += lat.num_arcs
+            arcs_out += det.num_arcs
+            w.write(utt, det)
+            n_done += 1
+    click.echo(f"LOG (lattice-determinize-pruned) Done {n_done} lattices ({arcs_in} arcs in, {arcs_out} out), "
+               f"{n_undet} not determinized", err=True)
+    if n_done == 0:
         sys.exit(1)
 
 
@@ -200,5 +244,5 @@ def lattice_copy_cmd(lats_rspecifier):
         sys.stdout.write(f"{utt}\n{lattice_to_text(lat)}\n")
 
 
-COMMANDS = [compute_wer_cmd, score_lattices_cmd, lattice_best_path_cmd, lattice_to_post_cmd, lattice_to_ctm_cmd,
-            lattice_copy_cmd]
+COMMANDS = [compute_wer_cmd, score_lattices_cmd, lattice_best_path_cmd, lattice_to_post_cmd,
+            lattice_determinize_pruned_cmd, lattice_to_ctm_cmd, lattice_copy_cmd]

@@ -1,5 +1,5 @@
 """Feature-transform commands (Kaldi's acc-lda, est-lda, gmm-acc-mllt, est-mllt, gmm-transform-means,
-compose-transforms, gmm-est-fmllr, gmm-acc-stats-twofeats).
+compose-transforms, gmm-est-fmllr, gmm-acc-stats-twofeats, weight-silence-post).
 
 Where Kaldi pipes ``ali-to-post | weight-silence-post W SIL`` into these programs, ours read the
 alignments (``ali.JOB.gz``) directly and take ``--silence-weight W --silence-phones SIL``.
@@ -71,13 +71,15 @@ def _read_spk2utt(spec: str) -> dict[str, list[str]]:
 
 def _iter_utts_with_ali(features: str, alignments: str, kw: dict, posteriors: bool = False):
     """(utt, feats, ali) for utterances that have both; missing/mismatched ones are logged and counted.
-    With ``posteriors``, ``alignments`` is a text posterior archive and ``ali`` a (frames, tids,
+    With ``posteriors``, ``alignments`` is a posterior archive (text or binary) and ``ali`` a (frames, tids,
     weights) posterior (:mod:`hybrid.decode.posterior`)."""
     if posteriors:
         from hybrid.decode.posterior import read_posteriors
 
-        path = alignments.split(":", 1)[1] if alignments.startswith(("ark:", "ark,t:")) else alignments
-        table = {u: (p, n) for u, p, n in read_posteriors(path)}
+        try:
+            table = {u: (p, n) for u, p, n in read_posteriors(alignments)}
+        except (OSError, ValueError) as e:
+            _fail(str(e))
         what, size = "posteriors", "Posterior vector"
     else:
         from hybrid.io import read_ali_ark
@@ -325,7 +327,7 @@ def compose_transforms_cmd(b_is_affine, binary, utt2spk, a, b, c):
 @click.option("--gpost-model", default="", help="take Gaussian posteriors from this model (e.g. final.alimdl "
                                                 "on the same features: gmm-post-to-gpost + gmm-est-fmllr-gpost)")
 @click.option("--posteriors", is_flag=True, help="the third argument is a posterior archive (hybrid "
-              "lattice-to-post: Kaldi's text Posterior format), not alignments")
+              "lattice-to-post | weight-silence-post; Kaldi's Posterior table, text or binary), not alignments")
 @_silence_options
 @feature_options
 @click.argument("model")
@@ -462,5 +464,47 @@ def gmm_acc_stats_twofeats_cmd(si_transform, model, features, alignments, stats_
     accs.write(stats_out)
 
 
+# ------------------------------------------------------------------------------------------------- posteriors
+@click.command("weight-silence-post")
+@click.option("--distribute", type=bool, default=False, show_default=True,
+              help="scale every entry of a frame by p(sil)*silence-weight + p(non-sil) instead of the "
+                   "silence entries alone")
+@click.argument("silence_weight", type=float)
+@click.argument("silence_phones")
+@click.argument("model")
+@click.argument("post_rspecifier")
+@click.argument("post_wspecifier")
+def weight_silence_post_cmd(distribute, silence_weight, silence_phones, model, post_rspecifier, post_wspecifier):
+    """Scale the posteriors of transition-ids of silence phones (Kaldi's weight-silence-post).
+
+    Usage: hybrid weight-silence-post 0.01 1:2:3 final.mdl ark,t:post.1 ark,t:post.sil.1
+    """
+    setup_logging("weight-silence-post")
+    from hybrid.decode.posterior import read_posteriors, weight_silence_post, write_posteriors
+    from hybrid.hmm import read_transition_model
+
+    try:
+        sil = _csl(silence_phones)
+    except ValueError:
+        _fail(f"Invalid silence-phones string {silence_phones}")
+    if not sil:
+        log.warning("No silence phones, this will have no effect")
+    tm = read_transition_model(model)
+    out = []
+    try:
+        for utt, post, nf in read_posteriors(post_rspecifier):
+            try:
+                out.append((utt, weight_silence_post(post, tm.tid2phone, sil, silence_weight, distribute), nf))
+            except ValueError as e:
+                log.warning("utterance %s: %s", utt, e)
+    except (OSError, ValueError) as e:
+        _fail(str(e))
+    write_posteriors(out, post_wspecifier)
+    log.info("Done %d posteriors.", len(out))
+    if not out:
+        raise SystemExit(1)
+
+
 COMMANDS = [acc_lda_cmd, est_lda_cmd, gmm_acc_mllt_cmd, est_mllt_cmd, gmm_transform_means_cmd, compose_transforms_cmd,
-            gmm_est_fmllr_cmd, gmm_acc_stats_twofeats_cmd]
+            gmm_est_fmllr_cmd, gmm_acc_stats_twofeats_cmd,
+            weight_silence_post_cmd]
