@@ -171,6 +171,8 @@ while [ $x -lt $num_iters ]; do
   fi
 
   if [ $stage -le $x ]; then
+    # a new $[x+1].mdl voids an untransformed copy that an earlier run of this directory left
+    rm -f $dir/$[$x+1].mdl.premllt
     gmm_update $x || exit 1
   fi
   [ $x -le $max_iter_inc ] && numgauss=$[$numgauss+$incgauss];

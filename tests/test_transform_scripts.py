@@ -119,3 +119,28 @@ def test_lda_mllt_sat_align_fmllr(tmp_path):
     assert "--gpost-model" in log and "For speaker" in log
     for j in (1, 2):
         assert re.search(r"Done \d+, errors on 0", (ali_dir / "log" / f"align_pass2.{j}.log").read_text())
+
+
+@pytest.mark.slow
+def test_lda_mllt_rerun_into_used_dir(tmp_path):
+    """Training again into a directory an earlier run filled (another tree) gives a model of the new tree:
+    the untransformed copies ($x.mdl.premllt) that the earlier run left must not be reused."""
+    from hybrid.hmm.transition_model import compute_tuples, read_transition_model
+    from hybrid.tree import read_tree
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "steps").symlink_to(REPO / "steps")
+    (tmp_path / "utils").symlink_to(REPO / "utils")
+    make_lang(tmp_path / "data" / "lang")
+    (tmp_path / "data" / "lang" / "phones" / "silence.csl").write_text("1\n")
+    make_corpus(tmp_path, rng)
+    exp = tmp_path / "exp" / "tri2b"
+    num_pdfs = []
+    for leaves in (40, 12):
+        out = run(f"steps/train_lda_mllt.sh --dim 8 --num-iters 4 --max-iter-inc 2 --mllt-iters '2 3' "
+                  f"--realign-iters '' {leaves} 120 data/train data/lang exp/mono_ali exp/tri2b", tmp_path)
+        assert "Done training system with LDA+MLLT features" in out
+        tree, tm = read_tree(exp / "tree"), read_transition_model(exp / "final.mdl")
+        assert set(compute_tuples(tm.topo, tree)) == set(tm.tuples)
+        num_pdfs.append(tm.num_pdfs)
+    assert num_pdfs[0] != num_pdfs[1]  # the second run really built another tree

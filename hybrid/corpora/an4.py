@@ -142,7 +142,9 @@ def prepare_an4_dict(corpus_dir: str | os.PathLike, dict_dir: str | os.PathLike)
     ``lexicon.txt`` = the dictionary (alternates folded) + ``<UNK> SIL``; silence and optional
     silence ``SIL``; ``nonsilence_phones.txt`` = the other phones of ``an4.phone`` used in the
     lexicon (in ``an4.phone`` order); ``extra_questions.txt`` = ``SIL`` on one line, the
-    non-silence phones on the next (AN4's phones carry no stress marks).
+    non-silence phones on the next (AN4's phones carry no stress marks). Kaldi's egs/an4/s5 writes
+    it empty; over 7 paired pipeline seeds that made tri1 0.54 and tri3b (fMLLR) 0.46 points worse
+    on average (egs/an4/s5/RESULTS, local/pipeline_seeds.sh --extra-questions empty|silence).
     """
     etc = Path(corpus_dir) / "etc"
     with open(etc / "an4.phone", encoding="utf-8") as f:
