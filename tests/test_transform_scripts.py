@@ -47,17 +47,23 @@ def _avg(exp: Path, pattern: str, regex: str) -> float:
     return sum(v * n for v, n in vals) / sum(n for _, n in vals)
 
 
+def _setup(root: Path) -> np.random.Generator:
+    """steps/ and utils/ links, the lang and the corpus with its monophone alignments under ``root``."""
+    rng = np.random.default_rng(0)
+    (root / "steps").symlink_to(REPO / "steps")
+    (root / "utils").symlink_to(REPO / "utils")
+    make_lang(root / "data" / "lang")
+    (root / "data" / "lang" / "phones" / "silence.csl").write_text("1\n")
+    make_corpus(root, rng)
+    return rng
+
+
 LIKE = r"Overall avg like per frame \(Gaussian only\) = (\S+) over (\S+) frames"
 
 
 @pytest.mark.slow
 def test_lda_mllt_sat_align_fmllr(tmp_path):
-    rng = np.random.default_rng(0)
-    (tmp_path / "steps").symlink_to(REPO / "steps")
-    (tmp_path / "utils").symlink_to(REPO / "utils")
-    make_lang(tmp_path / "data" / "lang")
-    (tmp_path / "data" / "lang" / "phones" / "silence.csl").write_text("1\n")
-    make_corpus(tmp_path, rng)
+    rng = _setup(tmp_path)
     _distort_speakers(tmp_path, rng)
 
     # ---- LDA + MLLT
@@ -128,12 +134,7 @@ def test_lda_mllt_rerun_into_used_dir(tmp_path):
     from hybrid.hmm.transition_model import compute_tuples, read_transition_model
     from hybrid.tree import read_tree
 
-    rng = np.random.default_rng(0)
-    (tmp_path / "steps").symlink_to(REPO / "steps")
-    (tmp_path / "utils").symlink_to(REPO / "utils")
-    make_lang(tmp_path / "data" / "lang")
-    (tmp_path / "data" / "lang" / "phones" / "silence.csl").write_text("1\n")
-    make_corpus(tmp_path, rng)
+    _setup(tmp_path)
     exp = tmp_path / "exp" / "tri2b"
     num_pdfs = []
     for leaves in (40, 12):
