@@ -27,7 +27,6 @@ Kaldi archive (``<key> \\0B<fst>``), so Kaldi's ``lattice-copy`` etc. can read o
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import struct
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from typing import Iterable, Iterator
 import numpy as np
 from numba import njit
 
-from hybrid.io import atomic_path
+from hybrid.io import atomic_path, open_rspecifier, rspecifier_path
 
 FST_MAGIC = 2125659606
 SYMTAB_MAGIC = 2125658996
@@ -612,15 +611,6 @@ def _from_arc_list(start, nstates, src, words, gs, acs, nexts, strs, finals_g, f
                    np.array([newid[nexts_a[a]] for a in arcs], np.int64), ali_start, ali, fg, fa, fstart, fali)
 
 
-def _open_read(path: str) -> io.BufferedIOBase:
-    f = open(path, "rb")
-    if f.read(2) == b"\x1f\x8b":
-        f.close()
-        return gzip.open(path, "rb")
-    f.seek(0)
-    return f
-
-
 def _read_key(f) -> str | None:
     chars = []
     while True:
@@ -643,20 +633,8 @@ def iter_lattices(spec: str | os.PathLike) -> Iterator[tuple[str, Lattice]]:
     ``spec``: a path (gzip detected), ``ark:path``, ``ark:gunzip -c a.gz b.gz|`` or a
     glob-free list separated by spaces is not supported: call once per file.
     """
-    spec = str(spec)
-    if spec.startswith("ark:") or spec.startswith("ark,"):
-        spec = spec.split(":", 1)[1]
-    if spec.endswith("|"):
-        import subprocess
-        p = subprocess.Popen(spec[:-1], shell=True, stdout=subprocess.PIPE)
-        try:
-            yield from _iter_stream(p.stdout, spec)
-        finally:
-            p.stdout.close()
-            p.wait()
-        return
-    with _open_read(spec) as f:
-        yield from _iter_stream(f, spec)
+    with open_rspecifier(spec) as f:
+        yield from _iter_stream(f, rspecifier_path(spec))
 
 
 def _iter_stream(f, what: str) -> Iterator[tuple[str, Lattice]]:

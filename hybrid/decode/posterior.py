@@ -243,19 +243,14 @@ def write_posteriors(items: Iterable[tuple[str, Posterior, int]], spec: str | os
 def _read_bytes(spec: str | os.PathLike) -> tuple[bytes, str]:
     """The bytes of a posterior rspecifier (``ark[,opts]:f``, a plain path, or ``ark:cmd |``), gunzipped."""
     import gzip
-    import subprocess
 
-    spec = str(spec)
-    head, sep, rest = spec.partition(":")
-    path = rest if sep and head.split(",")[0] == "ark" else spec
-    if path.rstrip().endswith("|"):
-        data = subprocess.run(path.rstrip()[:-1], shell=True, check=True, stdout=subprocess.PIPE).stdout
-    else:
-        with open(path, "rb") as f:
-            data = f.read()
-    if data[:2] == b"\x1f\x8b":
+    from hybrid.io import open_rspecifier, rspecifier_path
+
+    with open_rspecifier(spec, check=True) as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":  # a command's gzipped output (files are gunzipped when opened)
         data = gzip.decompress(data)
-    return data, path
+    return data, rspecifier_path(spec)
 
 
 def _parse_text(toks: list[str]) -> tuple[Posterior, int]:

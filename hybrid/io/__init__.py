@@ -15,6 +15,8 @@ from hybrid.io.tables import (
     read_ali_ark,
     write_ali_ark,
     write_mats_ark_scp,
+    open_rspecifier,
+    rspecifier_path,
 )
 
 __all__ = [
@@ -31,4 +33,6 @@ __all__ = [
     "read_ali_ark",
     "write_ali_ark",
     "write_mats_ark_scp",
+    "open_rspecifier",
+    "rspecifier_path",
 ]

@@ -10,8 +10,10 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import subprocess
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
+from typing import BinaryIO, Iterable, Iterator, Mapping
 
 import kaldiio
 import numpy as np
@@ -27,6 +29,34 @@ def _open_maybe_gzip(path: str | os.PathLike) -> io.BufferedIOBase:
         return gzip.open(path, "rb")
     f.seek(0)
     return f
+
+
+def rspecifier_path(spec: str | os.PathLike) -> str:
+    """What an archive rspecifier reads: ``ark[,opts]:x`` -> ``x`` (a path or ``cmd |``); a plain path as is."""
+    spec = str(spec)
+    head, sep, rest = spec.partition(":")
+    return rest if sep and head.split(",")[0] == "ark" else spec
+
+
+@contextmanager
+def open_rspecifier(spec: str | os.PathLike, check: bool = False) -> Iterator[BinaryIO]:
+    """A binary stream of an archive rspecifier: a path or ``ark[,opts]:path`` (gzip detected by its
+    magic bytes), or ``ark:cmd |`` (the command's output; with ``check``, a non-zero exit status raises
+    ``subprocess.CalledProcessError`` once the stream is closed)."""
+    path = rspecifier_path(spec)
+    if path.rstrip().endswith("|"):
+        cmd = path.rstrip()[:-1]
+        p = subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE)
+        try:
+            yield p.stdout
+        finally:
+            p.stdout.close()
+            p.wait()
+        if check and p.returncode != 0:
+            raise subprocess.CalledProcessError(p.returncode, cmd)
+        return
+    with _open_maybe_gzip(path) as f:
+        yield f
 
 
 def iter_table(spec: str | os.PathLike) -> Iterator[tuple[str, np.ndarray]]:
